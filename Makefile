@@ -1,0 +1,127 @@
+# llmcap — build, test, run, bench.
+#
+#   make          build ./llmcap
+#   make test     build and run every test (cmocka unit tests + CLI tests)
+#   make run      probe this machine and print the profile
+#   make bench    probe bandwidth beside independent references, same run
+#   make asan     the tests under AddressSanitizer + UBSan
+#   make fuzz     build libFuzzer targets (clang) under build/fuzz/
+#
+# Project flags are kept apart from the user's CFLAGS/CPPFLAGS/LDFLAGS.
+# V=1 prints every command.
+
+CC      ?= cc
+BUILD   ?= build
+PKGS    := hwloc libcpuid libcjson ncursesw cmocka
+ARCH    := $(shell uname -m)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# --- dependencies: found through pkg-config, installed when missing -------
+missing_pkgs = $(shell for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null || echo $$p; done)
+MISSING := $(missing_pkgs)
+ifneq ($(MISSING),)
+ifeq ($(LLMCAP_NO_INSTALL),)
+$(info llmcap: missing libraries: $(MISSING))
+INSTALL_STATUS := $(shell ./scripts/install-deps.sh >&2; echo $$?)
+MISSING := $(missing_pkgs)
+endif
+endif
+ifneq ($(MISSING),)
+$(error missing $(MISSING). Install with: apt-get update && apt-get install -y pkg-config libhwloc-dev libcpuid-dev libcjson-dev libncurses-dev libcmocka-dev)
+endif
+
+DEP_CFLAGS := $(shell pkg-config --cflags hwloc libcpuid libcjson ncursesw)
+DEP_LIBS   := $(shell pkg-config --libs hwloc libcpuid libcjson ncursesw)
+CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka)
+CMOCKA_LIBS   := $(shell pkg-config --libs cmocka)
+
+LLMCAP_VERSION := 0.1.0
+LLMCAP_CPPFLAGS := -I. -D_GNU_SOURCE -DLLMCAP_VERSION='"$(LLMCAP_VERSION)"' $(DEP_CFLAGS)
+LLMCAP_CFLAGS   := -std=c11 -O2 -g -Wall -Wextra -Wshadow -Wno-unused-parameter -pthread -MMD -MP
+LLMCAP_LDLIBS   := $(DEP_LIBS) -lpthread -lm -ldl
+
+CFLAGS  ?=
+SAN     ?=
+
+# --- sources: every module folder; per-ISA files by suffix ----------------
+MODULES := probe model_db simulator kernels tui reports
+LIB_SRC := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
+ifeq ($(filter x86_64 i686 i386,$(ARCH)),)
+LIB_SRC := $(filter-out %_avx2.c %_avx512.c %_avxvnni.c,$(LIB_SRC))
+endif
+ifneq ($(ARCH),aarch64)
+LIB_SRC := $(filter-out %_neon.c %_dotprod.c,$(LIB_SRC))
+endif
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_SRC := $(wildcard cli/*.c)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+LIB     := $(BUILD)/libllmcap.a
+
+ISA :=
+$(BUILD)/%_avx2.o:    ISA := -mavx2 -mfma -mf16c
+$(BUILD)/%_avxvnni.o: ISA := -mavx2 -mfma -mavxvnni
+$(BUILD)/%_avx512.o:  ISA := -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mfma -mavx2
+$(BUILD)/%_dotprod.o: ISA := -march=armv8.2-a+dotprod
+
+.PHONY: all test run bench asan fuzz clean check-deps
+all: llmcap
+
+llmcap: $(CLI_OBJ) $(LIB)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LLMCAP_CFLAGS) $(CFLAGS) $(SAN) -o $@ $(CLI_OBJ) $(LIB) $(LDFLAGS) $(LLMCAP_LDLIBS)
+
+$(LIB): $(LIB_OBJ)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(LLMCAP_CPPFLAGS) $(CPPFLAGS) $(LLMCAP_CFLAGS) $(ISA) $(CFLAGS) $(SAN) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/%.c $(LIB) tests/test_util.h
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(LLMCAP_CPPFLAGS) $(CMOCKA_CFLAGS) $(CPPFLAGS) $(LLMCAP_CFLAGS) $(CFLAGS) $(SAN) -o $@ $< $(LIB) $(LDFLAGS) $(CMOCKA_LIBS) $(LLMCAP_LDLIBS)
+
+test: llmcap $(TEST_BIN)
+	$(Q)./tests/run.sh $(BUILD)/tests
+
+run: llmcap
+	./llmcap probe
+
+bench: llmcap
+	$(Q)python3 bench/bandwidth.py ./llmcap
+
+# Sanitizer build in its own tree so normal objects are not mixed in.
+asan:
+	$(Q)$(MAKE) --no-print-directory BUILD=build/asan \
+		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+		LLMCAP_BIN=build/asan/llmcap test-asan
+
+test-asan: $(TEST_BIN) $(CLI_OBJ) $(LIB)
+	$(Q)$(CC) $(LLMCAP_CFLAGS) $(CFLAGS) $(SAN) -o $(BUILD)/llmcap $(CLI_OBJ) $(LIB) $(LDFLAGS) $(LLMCAP_LDLIBS)
+	$(Q)LLMCAP_BIN=$(BUILD)/llmcap ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./tests/run.sh $(BUILD)/tests
+
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+fuzz:
+	$(Q)$(MAKE) --no-print-directory CC=clang BUILD=build/fuzz \
+		SAN="-fsanitize=fuzzer-no-link,address,undefined" fuzz-bins
+
+fuzz-bins: $(LIB)
+	@mkdir -p $(BUILD)
+	$(Q)for f in $(FUZZ_SRC); do n=$$(basename $$f .c); echo "  FUZZ    $$n"; \
+		$(CC) $(LLMCAP_CPPFLAGS) $(LLMCAP_CFLAGS) -fsanitize=fuzzer,address,undefined \
+		-o $(BUILD)/$$n $$f $(LIB) $(LLMCAP_LDLIBS) || exit 1; done
+
+clean:
+	rm -rf build llmcap
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

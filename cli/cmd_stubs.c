@@ -1,0 +1,135 @@
+/*
+ * cli: commands of the contract that are not built yet. Each is
+ * registered with its full option list, so `--help` shows the contract,
+ * and running it says plainly that it is not built and exits 2.
+ */
+#include <stdio.h>
+
+#include "cli/cli.h"
+
+#define O(n, m, h) {n, CLI_STR, NULL, m, h}
+#define F(n, h) {n, CLI_FLAG, NULL, NULL, h}
+
+static const struct cli_opt fit_opts[] = {
+	O("hw", "H", "machine: this, a catalog id, or a hardware JSON file"),
+	O("ctx", "N", "context window to allocate (tokens)"),
+	O("min-tps", "X", "minimum decode tokens/s to count as fitting"),
+	F("json", "print one JSON object"),
+	{0},
+};
+static const struct cli_opt plan_opts[] = {
+	O("model", "M", "catalog id, GGUF file or config.json"),
+	O("quant", "Q", "quantization (e.g. Q4_K_M)"),
+	O("ctx", "N", "context window (tokens)"),
+	O("depth", "D", "tokens already in context"),
+	O("prompt", "P", "prompt length (tokens)"),
+	O("gen", "G", "tokens to generate"),
+	O("batch", "B", "concurrent streams"),
+	O("hw", "H", "machine: this, a catalog id, or a hardware JSON file"),
+	O("engine", "E", "llama.cpp (default) or llmcap"),
+	O("gpu-layers", "N|auto", "layers on the accelerator"),
+	O("kv-quant", "Q", "KV cache type: f16, q8_0, q4_0"),
+	F("json", "print one JSON object"),
+	{0},
+};
+static const struct cli_opt buy_opts[] = {
+	O("model", "M", "catalog id, GGUF file or config.json"),
+	O("quant", "Q", "quantization"),
+	O("ctx", "N", "context window (tokens)"),
+	O("min-tps", "X", "decode tokens/s wanted"),
+	O("budget", "USD", "most you will spend"),
+	F("json", "print one JSON object"),
+	{0},
+};
+static const struct cli_opt compare_opts[] = {
+	O("hw", "H1,H2,...", "machines to compare"),
+	O("model", "M", "catalog id, GGUF file or config.json"),
+	O("quant", "Q", "quantization"),
+	O("ctx", "N", "context window (tokens)"),
+	F("json", "print one JSON object"),
+	{0},
+};
+static const struct cli_opt verify_opts[] = {
+	O("model", "M", "catalog id, GGUF file or config.json"),
+	O("quant", "Q", "quantization"),
+	O("gguf", "FILE", "a real GGUF file to run"),
+	O("ctx", "N", "context window (tokens)"),
+	F("json", "print one JSON object"),
+	{0},
+};
+static const struct cli_opt calibrate_opts[] = {
+	O("engine", "E", "llmcap or llama.cpp"),
+	F("json", "print one JSON object"),
+	{0},
+};
+static const struct cli_opt list_opts[] = {
+	F("json", "print one JSON object"),
+	{0},
+};
+static const struct cli_opt report_opts[] = {
+	O("format", "md|html|json", "report format"),
+	O("out", "FILE", "write the report to FILE (atomically)"),
+	{0},
+};
+static const struct cli_opt no_opts[] = {{0}};
+
+#define SIM "the simulator (issue: Simulator — plan, fit, buy, compare)"
+#define MDB "model_db (issue: models, quantizations and buyable hardware)"
+
+const struct cli_cmd cmd_fit = {
+	"fit", "What this machine (or H) can run, and how fast", "fit [--hw H] [--ctx N] [--min-tps X] [--json]",
+	NULL, SIM, fit_opts, cli_not_built};
+const struct cli_cmd cmd_plan = {
+	"plan", "Predict memory, prefill and decode speed of one model on one machine",
+	"plan --model M [--quant Q] [--ctx N] [--depth D] [--prompt P] [--gen G] [--batch B]\n"
+	"            [--hw H] [--engine E] [--gpu-layers N|auto] [--kv-quant Q] [--json]",
+	NULL, SIM, plan_opts, cli_not_built};
+const struct cli_cmd cmd_buy = {
+	"buy", "What to buy to run a model at a speed, ranked by price",
+	"buy --model M [--quant Q] [--ctx N] [--min-tps X] [--budget USD] [--json]",
+	NULL, SIM, buy_opts, cli_not_built};
+const struct cli_cmd cmd_compare = {
+	"compare", "Compare machines on one model", "compare --hw H1,H2,... --model M [...]",
+	NULL, SIM, compare_opts, cli_not_built};
+const struct cli_cmd cmd_verify = {
+	"verify", "Run the model with llmcap's kernels and print predicted beside measured",
+	"verify --model M [--quant Q] [--gguf FILE] [--ctx N] [--json]",
+	NULL, "the kernels (issue: Kernels — verify and calibrate)", verify_opts, cli_not_built};
+const struct cli_cmd cmd_calibrate = {
+	"calibrate", "Measure kernel efficiency on this machine for the simulator",
+	"calibrate [--engine llmcap|llama.cpp] [--json]",
+	NULL, "the kernels (issue: Kernels — verify and calibrate)", calibrate_opts, cli_not_built};
+const struct cli_cmd cmd_models = {
+	"models", "List the model catalog", "models [--json]", NULL, MDB, list_opts, cli_not_built};
+const struct cli_cmd cmd_hardware = {
+	"hardware", "List the hardware catalog", "hardware [--json]", NULL, MDB, list_opts, cli_not_built};
+const struct cli_cmd cmd_quants = {
+	"quants", "List quantizations with bits per weight", "quants [--json]", NULL, MDB, list_opts,
+	cli_not_built};
+const struct cli_cmd cmd_inspect = {
+	"inspect", "Read a GGUF header or a Hugging Face config.json", "inspect FILE.gguf|config.json [--json]",
+	NULL, MDB, list_opts, cli_not_built};
+const struct cli_cmd cmd_report = {
+	"report", "A shareable machine and capacity report", "report [--format md|html|json] [--out FILE]",
+	NULL, "reports (issue: Reports — Markdown, HTML with charts, JSON)", report_opts, cli_not_built};
+const struct cli_cmd cmd_tui = {
+	"tui", "The interactive dashboard", "tui", NULL, "the dashboard (issue: TUI)", no_opts,
+	cli_not_built};
+
+int cli_not_built(const struct cli_cmd *cmd, int argc, char **argv)
+{
+	int help = 0, np = 0;
+	const char *pos[4];
+	int rc = cli_parse(cmd, argc, argv, cmd->stub_opts, &help, pos, 4, &np);
+	if (rc != CLI_OK)
+		return rc;
+	if (help) {
+		cli_print_help(cmd, cmd->stub_opts, stdout);
+		return CLI_OK;
+	}
+	fprintf(stderr,
+		"llmcap %s: not built yet; it arrives with %s.\n"
+		"Available now: 'llmcap probe' measures this machine (CPU, topology, memory\n"
+		"bandwidth and latency, compute peaks).\n", cmd->name, cmd->not_built);
+	return CLI_USAGE;
+}

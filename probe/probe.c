@@ -1,0 +1,75 @@
+/* probe: the whole probe, in order — identity, topology, memory, compute. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "probe/probe.h"
+#include "probe/probe_internal.h"
+
+static void progress(const struct probe_options *opt, const char *step, double f)
+{
+	if (opt && opt->progress)
+		opt->progress(step, f, opt->progress_user);
+}
+
+/* CPU identity, topology and memory size: fast, no timing. Returns the
+ * number of parts that could be read (0..3). */
+static int identify(struct probe_profile *p, struct probe_profile *warn_to)
+{
+	int parts = 0;
+	parts += probe_cpu_identify(&p->cpu, warn_to) == 0;
+	if (probe_topo_read(&p->topo, NULL, warn_to) == 0) {
+		/* libcpuid counts one package; hwloc counts the machine */
+		p->cpu.cores = p->topo.cores;
+		p->cpu.threads = p->topo.pus;
+		parts++;
+	} else if (p->cpu.threads <= 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		p->cpu.threads = n > 0 ? (int)n : 0;
+	}
+	parts += probe_memory_size(&p->mem, warn_to) == 0;
+	return parts;
+}
+
+int probe_run(struct probe_profile *p, const struct probe_options *opt,
+	      char *err, size_t errlen)
+{
+	double t0 = probe_now();
+	struct probe_options none = {0};
+	if (!opt)
+		opt = &none;
+
+	probe_profile_init(p);
+	p->quick = opt->quick;
+	p->created_unix = (int64_t)time(NULL);
+	if (gethostname(p->hostname, sizeof p->hostname) != 0)
+		p->hostname[0] = 0;
+	p->hostname[sizeof p->hostname - 1] = 0;
+
+	progress(opt, "CPU identity and topology", 0.0);
+	if (identify(p, p) == 0) {
+		if (err)
+			snprintf(err, errlen, "could not read CPU, topology or memory size of this "
+				 "machine (libcpuid, hwloc and /proc all failed)");
+		return -1;
+	}
+	probe_fingerprint(p, p->fingerprint, sizeof p->fingerprint);
+	progress(opt, "CPU clock", 0.03);
+	probe_cpu_clocks(&p->cpu, p);
+
+	probe_measure_memory(p, opt);
+	probe_measure_compute(p, opt);
+	progress(opt, "done", 1.0);
+	p->seconds = probe_now() - t0;
+	return 0;
+}
+
+void probe_machine_fingerprint(char *out, size_t outlen)
+{
+	struct probe_profile here;
+	probe_profile_init(&here);
+	identify(&here, NULL);
+	probe_fingerprint(&here, out, outlen);
+}

@@ -1,0 +1,262 @@
+/*
+ * probe: measures this machine.
+ *
+ * The probe fills a struct probe_profile: CPU identity (libcpuid plus the
+ * CPUID leaves it does not decode), topology (hwloc), memory size, memory
+ * bandwidth and latency, CPU compute peaks. It never knows about models.
+ *
+ * Every figure carries where it came from (enum probe_src) and, when it
+ * was measured, how: kernel, threads, buffer size, passes, median and best.
+ * Unknown numbers are NAN (doubles) or 0 with src == PROBE_SRC_UNKNOWN.
+ *
+ * Errors: functions return 0 on success, a negative value on failure and,
+ * when err is not NULL, write a message that names the problem into it.
+ * A part of the machine the probe cannot read is not a failure: that part
+ * is marked unknown and a warning is added to the profile.
+ */
+#ifndef LLMCAP_PROBE_H
+#define LLMCAP_PROBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROBE_SCHEMA "llmcap.profile/1"
+#define PROBE_MAX_SAMPLES 32
+#define PROBE_MAX_CACHES 8
+#define PROBE_MAX_NUMA 16
+#define PROBE_MAX_PCI 32
+#define PROBE_MAX_WARNINGS 16
+#define PROBE_WARNING_LEN 200
+
+/* Where a figure comes from. */
+enum probe_src {
+	PROBE_SRC_UNKNOWN = 0,  /* could not be read or measured */
+	PROBE_SRC_MEASURED,     /* timed by llmcap on this machine */
+	PROBE_SRC_REPORTED,     /* read from the OS, firmware or CPUID */
+	PROBE_SRC_SPEC,         /* a published specification */
+	PROBE_SRC_ASSUMED,      /* a default llmcap assumed */
+};
+
+/* "measured", "reported", ...; never NULL. */
+const char *probe_src_name(enum probe_src src);
+
+/* ISA features that matter to inference kernels. */
+enum probe_isa {
+	PROBE_ISA_SSE42 = 0,
+	PROBE_ISA_AVX,
+	PROBE_ISA_AVX2,
+	PROBE_ISA_FMA,
+	PROBE_ISA_F16C,
+	PROBE_ISA_AVX_VNNI,
+	PROBE_ISA_AVX512F,
+	PROBE_ISA_AVX512BW,
+	PROBE_ISA_AVX512VL,
+	PROBE_ISA_AVX512VNNI,
+	PROBE_ISA_AVX512BF16,
+	PROBE_ISA_AVX512FP16,
+	PROBE_ISA_AMX_TILE,
+	PROBE_ISA_AMX_INT8,
+	PROBE_ISA_AMX_BF16,
+	PROBE_ISA_NEON,
+	PROBE_ISA_DOTPROD,
+	PROBE_ISA_I8MM,
+	PROBE_ISA_SVE,
+	PROBE_ISA_SVE2,
+	PROBE_ISA_COUNT
+};
+
+/* "avx2", "avx512_vnni", ...; NULL for an out-of-range value. */
+const char *probe_isa_name(enum probe_isa isa);
+/* The feature named name, or -1. */
+int probe_isa_from_name(const char *name);
+
+/* Summary statistics of timed samples (seconds or rates, as documented
+ * where used). Samples are kept in the order they were taken. */
+struct probe_stat {
+	int n;
+	double samples[PROBE_MAX_SAMPLES];
+	double median, best, worst, mean, stddev;
+};
+
+/* Fills median/best/worst/mean/stddev from samples[0..n). When
+ * higher_is_better, best is the maximum, else the minimum. */
+void probe_stat_compute(struct probe_stat *st, int higher_is_better);
+
+struct probe_cpu {
+	enum probe_src src;          /* REPORTED when libcpuid identified it */
+	char method[96];             /* "libcpuid 0.6.2 + CPUID leaf 7", ... */
+	char arch[16];               /* "x86_64", "aarch64" */
+	char vendor[32];
+	char brand[96];
+	char codename[64];
+	int family, model, stepping; /* display family/model (ext applied) */
+	int cores;                   /* physical cores, whole machine */
+	int threads;                 /* hardware threads, whole machine */
+	double base_mhz;
+	enum probe_src base_mhz_src;
+	char base_mhz_method[64];
+	double max_mhz;
+	enum probe_src max_mhz_src;
+	char max_mhz_method[64];
+	uint32_t isa;                /* bit (1u << enum probe_isa) */
+	char isa_method[96];         /* how isa was established */
+};
+
+static inline int probe_cpu_has(const struct probe_cpu *c, enum probe_isa f)
+{
+	return (c->isa >> f) & 1u;
+}
+
+struct probe_cache {
+	int level;                   /* 1, 2, 3, 4 */
+	char type[16];               /* "data", "instruction", "unified" */
+	uint64_t size_bytes;         /* one instance */
+	int instances;
+	int line_bytes;
+};
+
+struct probe_numa {
+	int os_index;
+	uint64_t memory_bytes;       /* as the node reports it */
+	int cores;
+};
+
+struct probe_pci {
+	char bus_id[16];             /* "0000:01:00.0" */
+	uint16_t vendor_id, device_id;
+	uint16_t class_id;           /* PCI class << 8 | subclass */
+	char kind[16];               /* "display", "3d", "accelerator", "processing" */
+	char vendor[64];             /* "" when unknown */
+	char name[128];              /* "" when unknown */
+	int numa_node;               /* -1 when unknown */
+	double link_gbps;            /* NAN when unknown */
+};
+
+struct probe_topo {
+	enum probe_src src;
+	char method[64];             /* "hwloc 2.9.0" */
+	int packages;
+	int cores;
+	int pus;                     /* hardware threads */
+	int n_numa;
+	struct probe_numa numa[PROBE_MAX_NUMA];
+	int n_caches;
+	struct probe_cache caches[PROBE_MAX_CACHES];
+	uint64_t llc_total_bytes;    /* sum over instances of the last level */
+	int n_pci;
+	struct probe_pci pci[PROBE_MAX_PCI];
+};
+
+/* One bandwidth figure (GB/s = 1e9 bytes/s). */
+struct probe_bw {
+	enum probe_src src;
+	double gbps;                 /* best pass */
+	struct probe_stat stat;      /* per-pass GB/s */
+	char kernel[48];             /* "read avx512", "triad avx2", ... */
+	int threads;
+	uint64_t array_bytes;        /* each array, all threads together */
+	int arrays;                  /* arrays the kernel touches */
+	uint64_t bytes_per_pass;     /* bytes counted per pass (STREAM rules) */
+	int passes;                  /* timed passes (warm-up not counted) */
+};
+
+struct probe_latency {
+	enum probe_src src;
+	double ns;                   /* median ns per dependent load */
+	struct probe_stat stat;      /* ns per load, per pass */
+	uint64_t buffer_bytes;
+	uint64_t loads_per_pass;
+	char method[64];
+};
+
+struct probe_memory {
+	enum probe_src src;
+	uint64_t total_bytes;
+	uint64_t available_bytes;    /* MemAvailable, bounded by cgroup limit */
+	char method[64];
+	struct probe_bw read1, copy1, triad1;   /* one thread */
+	struct probe_bw read, copy, triad;      /* all cores */
+	struct probe_latency latency;
+};
+
+/* A compute peak (GFLOPS or GOPS; 1 FMA = 2 ops). */
+struct probe_peak {
+	enum probe_src src;
+	double gops;                 /* best pass */
+	struct probe_stat stat;
+	char kernel[48];             /* "fp32 fma avx512", "int8 vnni avx512" */
+	int threads;
+	int passes;
+};
+
+struct probe_compute {
+	struct probe_peak fp32_1, fp32;   /* one core, all cores */
+	struct probe_peak int8_1, int8;
+};
+
+struct probe_profile {
+	char schema[24];             /* PROBE_SCHEMA */
+	char tool_version[16];
+	int64_t created_unix;
+	char fingerprint[24];        /* 16 hex digits, see probe_fingerprint */
+	char hostname[64];
+	int quick;                   /* 1 when made by --quick */
+	double seconds;              /* wall time the probe took */
+	struct probe_cpu cpu;
+	struct probe_topo topo;
+	struct probe_memory mem;
+	struct probe_compute compute;
+	int n_warnings;
+	char warnings[PROBE_MAX_WARNINGS][PROBE_WARNING_LEN];
+};
+
+/* Progress: called with a step name and the fraction done [0,1]. */
+typedef void (*probe_progress_fn)(const char *step, double fraction, void *user);
+
+struct probe_options {
+	int quick;                   /* short passes, smaller arrays: < 5 s */
+	int max_threads;             /* 0: all cores */
+	probe_progress_fn progress;  /* may be NULL */
+	void *progress_user;
+};
+
+/* Zeroes p and marks every figure unknown (NAN). */
+void probe_profile_init(struct probe_profile *p);
+
+/* Appends a printf-style warning to p (dropped when full). */
+void probe_warn(struct probe_profile *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Runs the whole probe. Returns 0, or -1 when nothing at all could be
+ * measured (err says why). Parts that fail are marked unknown and warned. */
+int probe_run(struct probe_profile *p, const struct probe_options *opt,
+	      char *err, size_t errlen);
+
+/* The identity parts only, fast (no timing): CPU, topology, memory size.
+ * probe_cpu_identify leaves the clocks NAN; probe_cpu_clocks fills them
+ * (OS/CPUID figures, else the running clock measured in ~150 ms). */
+int probe_cpu_identify(struct probe_cpu *cpu, struct probe_profile *warn_to);
+void probe_cpu_clocks(struct probe_cpu *cpu, struct probe_profile *warn_to);
+int probe_topo_read(struct probe_topo *topo, const char *xml_path,
+		    struct probe_profile *warn_to);
+int probe_memory_size(struct probe_memory *mem, struct probe_profile *warn_to);
+
+/* libcpuid from a recorded raw dump (cpuid_serialize_raw_data format):
+ * used by tests; returns 0 or -1. ISA from the dump's CPUID leaves. */
+int probe_cpu_from_raw_dump(struct probe_cpu *cpu, const char *path,
+			    char *err, size_t errlen);
+
+/* A stable 16-hex-digit fingerprint of this machine's identity: CPU brand,
+ * family/model/stepping, thread count, total memory (rounded to GiB) and
+ * /etc/machine-id when readable. Writes into out (>= 17 bytes). */
+void probe_fingerprint(const struct probe_profile *p, char *out, size_t outlen);
+/* The same fingerprint for the machine this runs on, from a fast identity
+ * read (no timing). */
+void probe_machine_fingerprint(char *out, size_t outlen);
+
+/* Memory bandwidth, latency and compute peaks; see probe_mem.c. Each
+ * fills its part of p and returns 0, or -1 with a warning added. */
+int probe_measure_memory(struct probe_profile *p, const struct probe_options *opt);
+int probe_measure_compute(struct probe_profile *p, const struct probe_options *opt);
+
+#endif

@@ -1,0 +1,79 @@
+/*
+ * reports: rendering only. Text tables, key/value sections, unit
+ * formatting, JSON (through cJSON, which no other module sees except
+ * model_db), atomic file output. No computation of figures here.
+ *
+ * Ownership: functions returning char * return a malloc'd string the
+ * caller frees with free(); NULL means out of memory.
+ * Errors: int functions return 0 on success, negative on failure and
+ * write a message naming the problem and the fix into err when given.
+ */
+#ifndef LLMCAP_REPORT_H
+#define LLMCAP_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "probe/probe.h"
+
+struct hw_spec;
+
+/* ---- text tables --------------------------------------------------- */
+enum rep_align { REP_LEFT = 0, REP_RIGHT = 1 };
+
+struct rep_table;
+/* A table with ncols columns and these headers (copied). NULL on OOM. */
+struct rep_table *rep_table_new(int ncols, const char *const *headers);
+void rep_table_align(struct rep_table *t, int col, enum rep_align a);
+/* Adds a row; cells are copied; a NULL cell prints as "-". 0 or -1. */
+int rep_table_add(struct rep_table *t, const char *const *cells);
+/* Adds a row from printf-style cells separated by '\t' in the result. */
+int rep_table_addf(struct rep_table *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Prints with columns padded to their widest cell (UTF-8 aware), a
+ * header line and a rule under it. */
+void rep_table_print(const struct rep_table *t, FILE *out);
+void rep_table_delete(struct rep_table *t);
+
+/* ---- key/value text ------------------------------------------------ */
+void rep_section(FILE *out, const char *title);
+void rep_kv(FILE *out, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- units (write into buf, return buf) ------------------------------ */
+char *rep_fmt_bytes(char *buf, size_t n, uint64_t bytes);  /* "23.5 GiB" */
+char *rep_fmt_gbps(char *buf, size_t n, double gbps);      /* "41.2 GB/s", "unknown" for NAN */
+char *rep_fmt_num(char *buf, size_t n, double v, int decimals); /* "unknown" for NAN */
+
+/* ---- profile (llmcap.profile/1) -------------------------------------- */
+/* The profile as JSON text; pretty != 0 indents. */
+char *rep_profile_json(const struct probe_profile *p, int pretty);
+/* Parses a profile written by rep_profile_json. Returns 0, or -2 when the
+ * text is not valid JSON or not a llmcap.profile/1 object (err says
+ * which field). Unknown fields are ignored; missing ones are unknown. */
+int rep_profile_from_json(const char *text, size_t len,
+			  struct probe_profile *p, char *err, size_t errlen);
+/* The human-readable profile, every figure labelled measured/reported. */
+void rep_profile_text(const struct probe_profile *p, FILE *out);
+
+/* ---- files ----------------------------------------------------------- */
+/* Writes data to path through a temporary file in the same directory and
+ * rename(2): an interrupted run leaves no partial file. Creates no
+ * directories. 0, or -1 with err naming path and cause. */
+int rep_write_atomic(const char *path, const char *data, size_t len,
+		     char *err, size_t errlen);
+/* Reads a whole file (at most max bytes) into a NUL-terminated malloc'd
+ * buffer. 0, -1 on I/O error, -2 when larger than max. */
+int rep_read_file(const char *path, size_t max, char **out, size_t *len,
+		  char *err, size_t errlen);
+
+/* ---- hardware description (llmcap.hardware/1) ------------------------ */
+/* The hardware description as JSON text (DESIGN.md schema; unknown
+ * numbers omitted, a "measured" block when built from a profile). */
+char *rep_hw_json(const struct hw_spec *h, int pretty);
+/* `llmcap probe --json`: the profile with the hardware description it
+ * converts to under "hardware". */
+char *rep_probe_json(const struct probe_profile *p, const struct hw_spec *h, int pretty);
+
+#endif

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Runs every test program in DIR and prints one summary line:
+#   tests: N passed, N failed
+# (test cases summed from cmocka's own summaries). Exit 1 if any failed.
+set -u
+dir=${1:-build/tests}
+passed=0; failed=0; bad=""
+for t in "$dir"/test_*; do
+	[ -x "$t" ] || continue
+	case "$t" in *.d|*.o) continue;; esac
+	name=$(basename "$t")
+	log=$(mktemp)
+	"$t" >"$log" 2>&1
+	rc=$?
+	cat "$log"
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+	rm -f "$log"
+	passed=$((passed + p)); failed=$((failed + f))
+	if [ $rc -ne 0 ]; then
+		bad="$bad $name"
+		[ "$f" -eq 0 ] && failed=$((failed + 1))
+	fi
+done
+echo
+[ -n "$bad" ] && echo "failing programs:$bad"
+echo "tests: $passed passed, $failed failed"
+[ -z "$bad" ]
