@@ -41,7 +41,9 @@ CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka)
 CMOCKA_LIBS   := $(shell pkg-config --libs cmocka)
 
 LLMCAP_VERSION := 0.1.0
-LLMCAP_CPPFLAGS := -I. -D_GNU_SOURCE -DLLMCAP_VERSION='"$(LLMCAP_VERSION)"' $(DEP_CFLAGS)
+HWLOC_VERSION := $(shell pkg-config --modversion hwloc)
+LLMCAP_CPPFLAGS := -I. -D_GNU_SOURCE -DLLMCAP_VERSION='"$(LLMCAP_VERSION)"' \
+	-DLLMCAP_HWLOC_VERSION='"$(HWLOC_VERSION)"' $(DEP_CFLAGS)
 LLMCAP_CFLAGS   := -std=c11 -O2 -g -Wall -Wextra -Wshadow -Wno-unused-parameter -pthread -MMD -MP
 LLMCAP_LDLIBS   := $(DEP_LIBS) -lpthread -lm -ldl
 

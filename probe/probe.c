@@ -30,6 +30,14 @@ static int identify(struct probe_profile *p, struct probe_profile *warn_to)
 		p->cpu.threads = n > 0 ? (int)n : 0;
 	}
 	parts += probe_memory_size(&p->mem, warn_to) == 0;
+	uint64_t numa_sum = 0;
+	for (int i = 0; i < p->topo.n_numa; i++)
+		numa_sum += p->topo.numa[i].memory_bytes;
+	if (warn_to && numa_sum && p->mem.total_bytes &&
+	    (numa_sum < p->mem.total_bytes * 0.9 || numa_sum > p->mem.total_bytes * 1.1))
+		probe_warn(warn_to, "NUMA nodes report %.1f GiB but the OS reports %.1f GiB in total "
+			   "(memory outside the NUMA nodes, as some VMs add it); sizes use the OS figure",
+			   numa_sum / 1073741824.0, p->mem.total_bytes / 1073741824.0);
 	return parts;
 }
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libcpuid/libcpuid.h>
@@ -84,39 +85,59 @@ static uint64_t read_xcr0(void)
 #endif
 
 /*
- * ISA from libcpuid's decoded flags plus raw leaf-7 registers.
- * leaf7_0: CPUID(7,0) {eax,ebx,ecx,edx}; leaf7_1 may be NULL (unknown).
- * xcr0: the OS-enabled state, or ~0 when it cannot be read (raw dumps).
+ * ISA from CPUID registers, checked against the OS-enabled state.
+ * libcpuid 0.6 decodes leaf 7 only on Intel, so every bit is read here
+ * from the raw leaves (the same on Intel and AMD) and OR-ed with
+ * libcpuid's own flags where it has them.
+ * leaf1: CPUID(1) {eax,ebx,ecx,edx}; leaf7_0: CPUID(7,0); leaf7_1 may be
+ * NULL (unknown). xcr0: the OS-enabled state, or ~0 when it cannot be
+ * read (recorded dumps).
  */
 static void isa_from_cpuid(struct probe_cpu *c, const struct cpu_id_t *id,
-			   const uint32_t *leaf7_0, const uint32_t *leaf7_1,
-			   uint64_t xcr0)
+			   const uint32_t *leaf1, const uint32_t *leaf7_0,
+			   const uint32_t *leaf7_1, uint64_t xcr0)
 {
 	int os_avx = (xcr0 & 0x6) == 0x6;          /* XMM + YMM state */
 	int os_avx512 = os_avx && (xcr0 & 0xe0) == 0xe0; /* opmask, ZMM */
 	int os_amx = (xcr0 & 0x60000) == 0x60000;   /* XTILECFG, XTILEDATA */
+	uint32_t ecx1 = leaf1[2];
+	uint32_t ebx7 = leaf7_0 ? leaf7_0[1] : 0, ecx7 = leaf7_0 ? leaf7_0[2] : 0;
+	uint32_t edx7 = leaf7_0 ? leaf7_0[3] : 0;
 
-	set_isa(c, PROBE_ISA_SSE42, id->flags[CPU_FEATURE_SSE4_2]);
-	set_isa(c, PROBE_ISA_AVX, id->flags[CPU_FEATURE_AVX] && os_avx);
-	set_isa(c, PROBE_ISA_AVX2, id->flags[CPU_FEATURE_AVX2] && os_avx);
-	set_isa(c, PROBE_ISA_FMA, id->flags[CPU_FEATURE_FMA3] && os_avx);
-	set_isa(c, PROBE_ISA_F16C, id->flags[CPU_FEATURE_F16C] && os_avx);
-	set_isa(c, PROBE_ISA_AVX512F, id->flags[CPU_FEATURE_AVX512F] && os_avx512);
-	set_isa(c, PROBE_ISA_AVX512BW, id->flags[CPU_FEATURE_AVX512BW] && os_avx512);
-	set_isa(c, PROBE_ISA_AVX512VL, id->flags[CPU_FEATURE_AVX512VL] && os_avx512);
-	set_isa(c, PROBE_ISA_AVX512VNNI, id->flags[CPU_FEATURE_AVX512VNNI] && os_avx512);
-	if (leaf7_0) {
-		uint32_t edx = leaf7_0[3];
-		set_isa(c, PROBE_ISA_AVX512FP16, BIT(edx, 23) && os_avx512);
-		set_isa(c, PROBE_ISA_AMX_BF16, BIT(edx, 22) && os_amx);
-		set_isa(c, PROBE_ISA_AMX_TILE, BIT(edx, 24) && os_amx);
-		set_isa(c, PROBE_ISA_AMX_INT8, BIT(edx, 25) && os_amx);
-	}
+	set_isa(c, PROBE_ISA_SSE42, BIT(ecx1, 20) || id->flags[CPU_FEATURE_SSE4_2]);
+	set_isa(c, PROBE_ISA_AVX, (BIT(ecx1, 28) || id->flags[CPU_FEATURE_AVX]) && os_avx);
+	set_isa(c, PROBE_ISA_FMA, (BIT(ecx1, 12) || id->flags[CPU_FEATURE_FMA3]) && os_avx);
+	set_isa(c, PROBE_ISA_F16C, (BIT(ecx1, 29) || id->flags[CPU_FEATURE_F16C]) && os_avx);
+	set_isa(c, PROBE_ISA_AVX2, (BIT(ebx7, 5) || id->flags[CPU_FEATURE_AVX2]) && os_avx);
+	set_isa(c, PROBE_ISA_AVX512F,
+		(BIT(ebx7, 16) || id->flags[CPU_FEATURE_AVX512F]) && os_avx512);
+	set_isa(c, PROBE_ISA_AVX512BW,
+		(BIT(ebx7, 30) || id->flags[CPU_FEATURE_AVX512BW]) && os_avx512);
+	set_isa(c, PROBE_ISA_AVX512VL,
+		(BIT(ebx7, 31) || id->flags[CPU_FEATURE_AVX512VL]) && os_avx512);
+	set_isa(c, PROBE_ISA_AVX512VNNI,
+		(BIT(ecx7, 11) || id->flags[CPU_FEATURE_AVX512VNNI]) && os_avx512);
+	set_isa(c, PROBE_ISA_AVX512FP16, BIT(edx7, 23) && os_avx512);
+	set_isa(c, PROBE_ISA_AMX_BF16, BIT(edx7, 22) && os_amx);
+	set_isa(c, PROBE_ISA_AMX_TILE, BIT(edx7, 24) && os_amx);
+	set_isa(c, PROBE_ISA_AMX_INT8, BIT(edx7, 25) && os_amx);
 	if (leaf7_1) {
 		uint32_t eax = leaf7_1[0];
 		set_isa(c, PROBE_ISA_AVX_VNNI, BIT(eax, 4) && os_avx);
 		set_isa(c, PROBE_ISA_AVX512BF16, BIT(eax, 5) && os_avx512);
 	}
+}
+
+/* The codename's product line ("Athlon", "Core", "Xeon", "EPYC", ...)
+ * must appear in the brand string when the brand names a product line. */
+static int codename_plausible(const char *brand, const char *codename)
+{
+	static const char *const lines[] = {"Athlon", "Phenom", "Opteron", "Sempron", "Turion",
+		"Ryzen", "EPYC", "Threadripper", "Xeon", "Core", "Pentium", "Celeron", "Atom"};
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+		if (strstr(codename, lines[i]) && !strstr(brand, lines[i]))
+			return 0;
+	return 1;
 }
 
 static void fill_identity(struct probe_cpu *c, const struct cpu_id_t *id)
@@ -125,6 +146,11 @@ static void fill_identity(struct probe_cpu *c, const struct cpu_id_t *id)
 	snprintf(c->brand, sizeof c->brand, "%s", id->brand_str);
 	trim(c->brand);
 	snprintf(c->codename, sizeof c->codename, "%s", id->cpu_codename);
+	/* libcpuid's tables predate some CPUs and then match an old part by
+	 * family bits alone (Zen 5, family 26, reads as "Athlon X2 (Kuma)" in
+	 * 0.6.2): keep a codename only when it agrees with the brand's line. */
+	if (!codename_plausible(id->brand_str, id->cpu_codename))
+		c->codename[0] = 0;
 	c->family = id->ext_family > 0 ? id->ext_family : id->family;
 	c->model = id->ext_model > 0 ? id->ext_model : id->model;
 	c->stepping = id->stepping;
@@ -158,8 +184,8 @@ int probe_cpu_from_raw_dump(struct probe_cpu *cpu, const char *path,
 	fill_identity(cpu, &id);
 	snprintf(cpu->arch, sizeof cpu->arch, "x86_64");
 	/* a dump has leaf 7 subleaf 0 but no subleaf 1 and no XCR0 */
-	isa_from_cpuid(cpu, &id, raw.basic_cpuid[0][0] >= 7 ? raw.basic_cpuid[7] : NULL,
-		       NULL, ~0ull);
+	isa_from_cpuid(cpu, &id, raw.basic_cpuid[1],
+		       raw.basic_cpuid[0][0] >= 7 ? raw.basic_cpuid[7] : NULL, NULL, ~0ull);
 	snprintf(cpu->method, sizeof cpu->method, "libcpuid %s (recorded dump)",
 		 cpuid_lib_version());
 	snprintf(cpu->isa_method, sizeof cpu->isa_method,
@@ -171,6 +197,48 @@ int probe_cpu_from_raw_dump(struct probe_cpu *cpu, const char *path,
 		snprintf(cpu->base_mhz_method, sizeof cpu->base_mhz_method, "brand string");
 	}
 	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* The clock the core runs at now, in MHz: a chain of dependent integer
+ * adds (one cycle each on every x86 and Arm core) timed; the best of 10
+ * short runs, so time stolen by other processes does not count. NAN on
+ * an architecture without the chain. */
+static double running_clock_mhz(void)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+	const unsigned long iters = 1000000;   /* 8 adds each: ~2-4 ms */
+	double best = 0;
+	for (int r = 0; r < 10; r++) {
+		unsigned long x = (unsigned long)r;
+		double t0 = now_s();
+		for (unsigned long i = 0; i < iters; i++) {
+#if defined(__x86_64__)
+			__asm__ volatile("add $1,%0\n\tadd $1,%0\n\tadd $1,%0\n\tadd $1,%0\n\t"
+					 "add $1,%0\n\tadd $1,%0\n\tadd $1,%0\n\tadd $1,%0"
+					 : "+r"(x));
+#else
+			__asm__ volatile("add %0,%0,#1\n\tadd %0,%0,#1\n\tadd %0,%0,#1\n\t"
+					 "add %0,%0,#1\n\tadd %0,%0,#1\n\tadd %0,%0,#1\n\t"
+					 "add %0,%0,#1\n\tadd %0,%0,#1"
+					 : "+r"(x));
+#endif
+		}
+		double dt = now_s() - t0;
+		double mhz = dt > 0 ? 8.0 * (double)iters / dt / 1e6 : 0;
+		if (mhz > best)
+			best = mhz;
+	}
+	return best > 0 ? best : NAN;
+#else
+	return NAN;
+#endif
 }
 
 /* Clocks from the OS (cpufreq) or CPUID 0x16; the running clock measured. */
@@ -236,23 +304,15 @@ static void fill_clocks(struct probe_cpu *c, struct probe_profile *warn_to)
 				 "OS cpu MHz (current or nominal clock)");
 		}
 	}
-#if defined(__x86_64__) || defined(__i386__)
 	if (isnan(c->max_mhz)) {
-		/* dependent instruction chain, known cycles per instruction */
-		int best = -1;
-		for (int i = 0; i < 3; i++) {
-			int m = cpu_clock_by_ic(25, 2);
-			if (m > best)
-				best = m;
-		}
-		if (best > 100 && best < 10000) {
-			c->max_mhz = best;
+		double mhz = running_clock_mhz();
+		if (mhz > 100 && mhz < 10000) {
+			c->max_mhz = mhz;
 			c->max_mhz_src = PROBE_SRC_MEASURED;
 			snprintf(c->max_mhz_method, sizeof c->max_mhz_method,
-				 "running clock, libcpuid instruction count, best of 3");
+				 "running clock: dependent add chain, best of 10");
 		}
 	}
-#endif
 	if (isnan(c->base_mhz) && warn_to)
 		probe_warn(warn_to, "CPU base clock unknown: no cpufreq data, CPUID 0x16 or brand frequency");
 	if (isnan(c->max_mhz) && warn_to)
@@ -323,8 +383,9 @@ int probe_cpu_identify(struct probe_cpu *c, struct probe_profile *warn_to)
 	int have7 = raw.basic_cpuid[0][0] >= 7;
 	if (have7)
 		cpu_exec_cpuid_ext(l7_1);
-	uint64_t xcr0 = id.flags[CPU_FEATURE_OSXSAVE] ? read_xcr0() : 0;
-	isa_from_cpuid(c, &id, have7 ? raw.basic_cpuid[7] : NULL, have7 ? l7_1 : NULL, xcr0);
+	uint64_t xcr0 = BIT(raw.basic_cpuid[1][2], 27) ? read_xcr0() : 0; /* OSXSAVE */
+	isa_from_cpuid(c, &id, raw.basic_cpuid[1], have7 ? raw.basic_cpuid[7] : NULL,
+		       have7 ? l7_1 : NULL, xcr0);
 	snprintf(c->method, sizeof c->method, "libcpuid %s", cpuid_lib_version());
 	snprintf(c->isa_method, sizeof c->isa_method,
 		 "libcpuid flags + CPUID leaf 7.0/7.1, checked against OS XCR0");

@@ -15,6 +15,10 @@
 
 #include "probe/probe.h"
 
+#ifndef LLMCAP_HWLOC_VERSION
+#define LLMCAP_HWLOC_VERSION "2"
+#endif
+
 /* PCI vendors seen on machines that run models; hwloc's own names (from
  * libpciaccess / pci.ids) win when it has them. */
 static const struct {
@@ -156,9 +160,8 @@ int probe_topo_read(struct probe_topo *t, const char *xml_path,
 		hwloc_topology_destroy(topo);
 		return -1;
 	}
-	unsigned v = hwloc_get_api_version();
-	snprintf(t->method, sizeof t->method, "hwloc %u.%u.%u%s", v >> 16, (v >> 8) & 0xff,
-		 v & 0xff, xml_path ? " (recorded XML)" : "");
+	snprintf(t->method, sizeof t->method, "hwloc %s%s", LLMCAP_HWLOC_VERSION,
+		 xml_path ? " (recorded XML)" : "");
 	t->packages = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PACKAGE);
 	t->cores = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
 	t->pus = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU);

@@ -7,7 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "model_db/model_db.h"
-#include "reports/report.h"
+#include "reports/rep_internal.h"
 
 static void num(cJSON *o, const char *k, double v)
 {
@@ -97,11 +97,7 @@ char *rep_hw_json(const struct hw_spec *h, int pretty)
 
 char *rep_probe_json(const struct probe_profile *p, const struct hw_spec *h, int pretty)
 {
-	char *text = rep_profile_json(p, 0);
-	if (!text)
-		return NULL;
-	cJSON *o = cJSON_Parse(text);
-	free(text);
+	cJSON *o = rep_profile_cjson(p);
 	cJSON *hw = o ? hw_object(h) : NULL;
 	if (!hw) {
 		cJSON_Delete(o);

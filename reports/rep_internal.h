@@ -1,0 +1,44 @@
+/*
+ * Private to reports/: helpers shared by its files. Nothing outside
+ * reports/ includes this file.
+ */
+#ifndef LLMCAP_REP_INTERNAL_H
+#define LLMCAP_REP_INTERNAL_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "reports/report.h"
+
+/* The profile as a cJSON tree (numbers as exact raw text); NULL on OOM.
+ * The caller owns it (cJSON_Delete). */
+cJSON *rep_profile_cjson(const struct probe_profile *p);
+
+/* Human text stays within this many columns where it can be wrapped. */
+#define REP_TEXT_WIDTH 100
+/* rep_kv: indent of the key, width the key is padded to. */
+#define REP_KV_INDENT 2
+#define REP_KV_KEY_WIDTH 18
+
+/* Display width of s in UTF-8 code points (continuation bytes are not
+ * counted; invalid bytes count one each). */
+size_t rep_utf8_width(const char *s);
+
+/* Copies at most n code points of s into dst (size dstlen, always
+ * NUL-terminated, never splitting a UTF-8 sequence), replacing control
+ * characters with '?' and ending with "..." when s was cut. Returns dst. */
+char *rep_clip(char *dst, size_t dstlen, const char *s, size_t n);
+
+/* Writes text word-wrapped to REP_TEXT_WIDTH: the first line starts with
+ * first_prefix (already counted in columns by the caller as prefix_cols),
+ * later lines with indent spaces. '\n' in text starts a new line; control
+ * characters print as '?'. Words longer than a line are not broken. */
+void rep_wrap(FILE *out, const char *first_prefix, size_t prefix_cols,
+	      size_t indent, const char *text);
+
+/* rep_table_print with every line indented by indent spaces. */
+void rep_table_print_indent(const struct rep_table *t, FILE *out, int indent);
+
+#endif
