@@ -110,7 +110,9 @@ asan:
 
 test-asan: $(TEST_BIN) $(CLI_OBJ) $(LIB)
 	$(Q)$(CC) $(LLMCAP_CFLAGS) $(CFLAGS) $(SAN) -o $(BUILD)/llmcap $(CLI_OBJ) $(LIB) $(LDFLAGS) $(LLMCAP_LDLIBS)
-	$(Q)LLMCAP_BIN=$(BUILD)/llmcap ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./tests/run.sh $(BUILD)/tests
+	$(Q)LLMCAP_BIN=$(BUILD)/llmcap ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0 \
+		LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 UBSAN_OPTIONS=print_stacktrace=1 \
+		./tests/run.sh $(BUILD)/tests
 
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 fuzz:
