@@ -14,6 +14,33 @@ static void progress(const struct probe_options *opt, const char *step, double f
 		opt->progress(step, f, opt->progress_user);
 }
 
+/* Maps a stage's own 0..1 progress into [lo, hi] of the whole probe. */
+struct stage {
+	const struct probe_options *outer;
+	double lo, hi;
+};
+
+static void stage_progress(const char *step, double f, void *user)
+{
+	const struct stage *st = user;
+	f = f < 0 ? 0 : f > 1 ? 1 : f;
+	st->outer->progress(step, st->lo + f * (st->hi - st->lo), st->outer->progress_user);
+}
+
+static struct probe_options stage_options(const struct probe_options *opt, struct stage *st,
+					  double lo, double hi)
+{
+	struct probe_options o = *opt;
+	st->outer = opt;
+	st->lo = lo;
+	st->hi = hi;
+	if (opt->progress) {
+		o.progress = stage_progress;
+		o.progress_user = st;
+	}
+	return o;
+}
+
 /* CPU identity, topology and memory size: fast, no timing. Returns the
  * number of parts that could be read (0..3). */
 static int identify(struct probe_profile *p, struct probe_profile *warn_to)
@@ -67,8 +94,11 @@ int probe_run(struct probe_profile *p, const struct probe_options *opt,
 	progress(opt, "CPU clock", 0.03);
 	probe_cpu_clocks(&p->cpu, p);
 
-	probe_measure_memory(p, opt);
-	probe_measure_compute(p, opt);
+	struct stage st;
+	struct probe_options o = stage_options(opt, &st, 0.05, 0.8);
+	probe_measure_memory(p, &o);
+	o = stage_options(opt, &st, 0.8, 1.0);
+	probe_measure_compute(p, &o);
 	progress(opt, "done", 1.0);
 	p->seconds = probe_now() - t0;
 	return 0;
