@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define PROBE_SCHEMA "llmcap.profile/1"
-#define PROBE_MAX_SAMPLES 32
+#define PROBE_MAX_SAMPLES 128
 #define PROBE_MAX_CACHES 8
 #define PROBE_MAX_NUMA 16
 #define PROBE_MAX_PCI 32

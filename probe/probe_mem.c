@@ -669,8 +669,8 @@ int probe_measure_memory(struct probe_profile *p, const struct probe_options *op
 		return -1;
 	}
 	plan.min_passes = opt->quick ? 3 : 5;
-	plan.max_passes = opt->quick ? 10 : 30;
-	plan.block_seconds = opt->quick ? 0.12 : 0.8;
+	plan.max_passes = opt->quick ? 80 : 120;
+	plan.block_seconds = opt->quick ? 0.3 : 1.0;
 
 	plan.lat_bytes = 8 * llc > 256 * MIB ? 8 * llc : 256 * MIB;
 	if (plan.lat_bytes > avail / 4) {

@@ -1,10 +1,10 @@
 #!/bin/sh
 # Runs every test program in DIR and prints one summary line:
-#   tests: N passed, N failed
+#   tests: N passed, N failed, N skipped
 # (test cases summed from cmocka's own summaries). Exit 1 if any failed.
 set -u
 dir=${1:-build/tests}
-passed=0; failed=0; bad=""
+passed=0; failed=0; skipped=0; bad=""
 for t in "$dir"/test_*; do
 	[ -x "$t" ] || continue
 	case "$t" in *.d|*.o) continue;; esac
@@ -15,8 +15,9 @@ for t in "$dir"/test_*; do
 	cat "$log"
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+	k=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
 	rm -f "$log"
-	passed=$((passed + p)); failed=$((failed + f))
+	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + k))
 	if [ $rc -ne 0 ]; then
 		bad="$bad $name"
 		[ "$f" -eq 0 ] && failed=$((failed + 1))
@@ -24,5 +25,5 @@ for t in "$dir"/test_*; do
 done
 echo
 [ -n "$bad" ] && echo "failing programs:$bad"
-echo "tests: $passed passed, $failed failed"
+echo "tests: $passed passed, $failed failed, $skipped skipped"
 [ -z "$bad" ]
