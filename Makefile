@@ -6,6 +6,7 @@
 #   make bench    probe bandwidth beside independent references, same run
 #   make asan     the tests under AddressSanitizer + UBSan
 #   make fuzz     build libFuzzer targets (clang) under build/fuzz/
+#   make fuzz-run run each for FUZZ_SECONDS (60) on a copy of its corpus
 #
 # Project flags are kept apart from the user's CFLAGS/CPPFLAGS/LDFLAGS.
 # V=1 prints every command.
@@ -72,7 +73,7 @@ $(BUILD)/%_avxvnni.o: ISA := -mavx2 -mfma -mavxvnni
 $(BUILD)/%_avx512.o:  ISA := -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mfma -mavx2
 $(BUILD)/%_dotprod.o: ISA := -march=armv8.2-a+dotprod
 
-.PHONY: all test run bench asan fuzz clean check-deps
+.PHONY: all test run bench asan fuzz fuzz-run clean
 all: llmcap
 
 llmcap: $(CLI_OBJ) $(LIB)
@@ -124,6 +125,15 @@ fuzz-bins: $(LIB)
 	$(Q)for f in $(FUZZ_SRC); do n=$$(basename $$f .c); echo "  FUZZ    $$n"; \
 		$(CC) $(LLMCAP_CPPFLAGS) $(LLMCAP_CFLAGS) -fsanitize=fuzzer,address,undefined \
 		-o $(BUILD)/$$n $$f $(LIB) $(LLMCAP_LDLIBS) || exit 1; done
+
+# Runs each fuzz target for FUZZ_SECONDS on a copy of its seed corpus
+# (libFuzzer adds inputs to the corpus folder; the repository's stays as is).
+FUZZ_SECONDS ?= 60
+fuzz-run: fuzz
+	$(Q)for f in $(FUZZ_SRC); do n=$$(basename $$f .c); c=$${n#fuzz_}; c=$${c%_json}; \
+		rm -rf build/fuzz/corpus-$$c && mkdir -p build/fuzz/corpus-$$c && \
+		cp tests/fuzz/corpus/$$c/* build/fuzz/corpus-$$c/ && \
+		build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-$$c || exit 1; done
 
 clean:
 	rm -rf build llmcap

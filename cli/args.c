@@ -124,7 +124,13 @@ void cli_print_help(const struct cli_cmd *cmd, const struct cli_opt *opts, FILE 
 		char left[64];
 		snprintf(left, sizeof left, "--%s%s%s", o->name, o->metavar ? " " : "",
 			 o->metavar ? o->metavar : "");
-		fprintf(out, "  %-22s %s\n", left, o->help);
+		fprintf(out, "  %-22s ", left);
+		for (const char *h = o->help; *h; h++) {   /* continuation lines aligned */
+			fputc(*h, out);
+			if (*h == '\n')
+				fprintf(out, "%25s", "");
+		}
+		fputc('\n', out);
 	}
 	fprintf(out, "  %-22s %s\n", "--help", "show this help");
 	fprintf(out, "\nExit status: 0 success, 1 runtime failure, 2 bad usage or bad input.\n");

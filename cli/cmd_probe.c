@@ -61,8 +61,8 @@ static int probe_main(const struct cli_cmd *cmd, int argc, char **argv)
 		{"json", CLI_FLAG, &json, NULL, "print one llmcap.profile/1 JSON object on stdout"},
 		{"out", CLI_STR, &out, "FILE", "also write the JSON profile to FILE (atomically)"},
 		{"cached", CLI_FLAG, &cached, NULL,
-		 "print the cached profile; probe only when there is none, or it is corrupt "
-		 "or from another machine"},
+		 "print the cached profile; probe only when there is none,\n"
+		 "or it is corrupt or from another machine"},
 		{0},
 	};
 	int rc = cli_parse(cmd, argc, argv, opts, &help, NULL, 0, NULL);
