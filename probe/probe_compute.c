@@ -125,15 +125,6 @@ static void block_fn(int tid, int n, void *arg)
 	}
 }
 
-static void peak_unknown(struct probe_peak *k)
-{
-	memset(k, 0, sizeof *k);
-	k->src = PROBE_SRC_UNKNOWN;
-	k->gops = NAN;
-	k->stat.median = k->stat.best = k->stat.worst = NAN;
-	k->stat.mean = k->stat.stddev = NAN;
-}
-
 static void run_block(struct probe_team *team, struct cmp_ctx *c, int active,
 		      struct probe_peak *out)
 {
@@ -142,7 +133,7 @@ static void run_block(struct probe_team *team, struct cmp_ctx *c, int active,
 	probe_spin_init(&c->bar, (unsigned)active);
 	probe_team_run(team, block_fn, c);
 
-	peak_unknown(out);
+	probe_peak_unknown(out);
 	double ops = (double)active * (double)c->iters * ops_per_iter(c);
 	for (int i = 0; i <= c->npass; i++) {
 		double t0 = c->slots[0].ts[i], t1 = c->slots[0].te[i];
@@ -176,10 +167,10 @@ int probe_compute_measure_plan(struct probe_profile *p, const struct probe_optio
 			       const struct probe_compute_plan *plan)
 {
 	struct probe_compute *pc = &p->compute;
-	peak_unknown(&pc->fp32_1);
-	peak_unknown(&pc->fp32);
-	peak_unknown(&pc->int8_1);
-	peak_unknown(&pc->int8);
+	probe_peak_unknown(&pc->fp32_1);
+	probe_peak_unknown(&pc->fp32);
+	probe_peak_unknown(&pc->int8_1);
+	probe_peak_unknown(&pc->int8);
 	if (plan->threads < 1 || plan->passes < 1 || plan->passes > PROBE_MAX_SAMPLES ||
 	    !(plan->pass_seconds > 0)) {
 		probe_warn(p, "compute: invalid measurement plan");

@@ -10,6 +10,11 @@
 
 #include "probe/probe.h"
 
+/* Mark a figure unknown: zeroed, NAN numbers, PROBE_SRC_UNKNOWN. */
+void probe_bw_unknown(struct probe_bw *b);
+void probe_peak_unknown(struct probe_peak *k);
+void probe_latency_unknown(struct probe_latency *l);
+
 /* CLOCK_MONOTONIC in seconds. */
 double probe_now(void);
 

@@ -338,15 +338,6 @@ static void bw_block_fn(int tid, int n, void *arg)
 	}
 }
 
-static void bw_unknown(struct probe_bw *b)
-{
-	memset(b, 0, sizeof *b);
-	b->src = PROBE_SRC_UNKNOWN;
-	b->gbps = NAN;
-	b->stat.median = b->stat.best = b->stat.worst = NAN;
-	b->stat.mean = b->stat.stddev = NAN;
-}
-
 static void run_bw_block(struct probe_team *team, struct mem_ctx *c,
 			 enum bw_kind kind, int active, struct probe_bw *out)
 {
@@ -361,7 +352,7 @@ static void run_bw_block(struct probe_team *team, struct mem_ctx *c,
 		elems += active == 1 ? c->shared.n : c->slots[t].hi - c->slots[t].lo;
 	uint64_t bytes = elems * sizeof(double) * (uint64_t)bw_kind_arrays[kind];
 
-	bw_unknown(out);
+	probe_bw_unknown(out);
 	out->src = PROBE_SRC_MEASURED;
 	snprintf(out->kernel, sizeof out->kernel, "%s %s", bw_kind_name[kind], c->k->isa);
 	out->threads = active;
@@ -450,21 +441,12 @@ static void progress(const struct probe_options *opt, const char *step, double f
 
 static void mem_unknown(struct probe_memory *m)
 {
-	bw_unknown(&m->read1);
-	bw_unknown(&m->copy1);
-	bw_unknown(&m->triad1);
-	bw_unknown(&m->read);
-	bw_unknown(&m->copy);
-	bw_unknown(&m->triad);
-}
-
-static void lat_unknown(struct probe_latency *l)
-{
-	memset(l, 0, sizeof *l);
-	l->src = PROBE_SRC_UNKNOWN;
-	l->ns = NAN;
-	l->stat.median = l->stat.best = l->stat.worst = NAN;
-	l->stat.mean = l->stat.stddev = NAN;
+	probe_bw_unknown(&m->read1);
+	probe_bw_unknown(&m->copy1);
+	probe_bw_unknown(&m->triad1);
+	probe_bw_unknown(&m->read);
+	probe_bw_unknown(&m->copy);
+	probe_bw_unknown(&m->triad);
 }
 
 static int plan_valid(const struct probe_mem_plan *pl)
@@ -481,7 +463,7 @@ int probe_memory_measure_plan(struct probe_profile *p, const struct probe_option
 {
 	struct probe_memory *m = &p->mem;
 	mem_unknown(m);
-	lat_unknown(&m->latency);
+	probe_latency_unknown(&m->latency);
 	if (!plan_valid(plan)) {
 		probe_warn(p, "memory: invalid measurement plan");
 		return -1;
@@ -665,7 +647,7 @@ int probe_measure_memory(struct probe_profile *p, const struct probe_options *op
 	if (plan.array_bytes < MIB) {
 		probe_warn(p, "memory: too little available memory to measure");
 		mem_unknown(&p->mem);
-		lat_unknown(&p->mem.latency);
+		probe_latency_unknown(&p->mem.latency);
 		return -1;
 	}
 	plan.min_passes = opt->quick ? 3 : 5;

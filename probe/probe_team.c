@@ -241,7 +241,9 @@ struct probe_team *probe_team_new(int nthreads, char *err, size_t errlen)
 	if (!t->slots) {
 		if (err)
 			snprintf(err, errlen, "out of memory for %d team threads", t->n);
-		goto out_free;
+		t->n = 0;
+		probe_team_delete(t);
+		return NULL;
 	}
 	if (t->topo)
 		team_plan_binding(t);
@@ -255,35 +257,14 @@ struct probe_team *probe_team_new(int nthreads, char *err, size_t errlen)
 			if (err)
 				snprintf(err, errlen, "pthread_create for team thread %d: %s",
 					 i, strerror(rc));
-			goto out_stop;
+			probe_team_delete(t);   /* joins the threads already started */
+			return NULL;
 		}
 		s->started = 1;
 	}
 	/* one empty run: every thread has bound itself when it returns */
 	probe_team_run(t, team_noop, NULL);
 	return t;
-
-out_stop:
-	pthread_mutex_lock(&t->mu);
-	t->quit = 1;
-	pthread_cond_broadcast(&t->go);
-	pthread_mutex_unlock(&t->mu);
-	for (int i = 0; i < t->n; i++)
-		if (t->slots[i].started)
-			pthread_join(t->slots[i].thread, NULL);
-out_free:
-	if (t->slots)
-		for (int i = 0; i < t->n; i++)
-			if (t->slots[i].cpuset)
-				hwloc_bitmap_free(t->slots[i].cpuset);
-	free(t->slots);
-	if (t->topo)
-		hwloc_topology_destroy(t->topo);
-	pthread_cond_destroy(&t->done);
-	pthread_cond_destroy(&t->go);
-	pthread_mutex_destroy(&t->mu);
-	free(t);
-	return NULL;
 }
 
 int probe_team_threads(const struct probe_team *t)

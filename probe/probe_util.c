@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "probe/probe.h"
+#include "probe/probe_internal.h"
 
 static const char *const src_names[] = {
 	[PROBE_SRC_UNKNOWN] = "unknown",
@@ -101,18 +102,28 @@ static void stat_unknown(struct probe_stat *st)
 	st->median = st->best = st->worst = st->mean = st->stddev = NAN;
 }
 
-static void bw_unknown(struct probe_bw *b)
+void probe_bw_unknown(struct probe_bw *b)
 {
+	memset(b, 0, sizeof *b);
 	b->src = PROBE_SRC_UNKNOWN;
 	b->gbps = NAN;
 	stat_unknown(&b->stat);
 }
 
-static void peak_unknown(struct probe_peak *k)
+void probe_peak_unknown(struct probe_peak *k)
 {
+	memset(k, 0, sizeof *k);
 	k->src = PROBE_SRC_UNKNOWN;
 	k->gops = NAN;
 	stat_unknown(&k->stat);
+}
+
+void probe_latency_unknown(struct probe_latency *l)
+{
+	memset(l, 0, sizeof *l);
+	l->src = PROBE_SRC_UNKNOWN;
+	l->ns = NAN;
+	stat_unknown(&l->stat);
 }
 
 void probe_profile_init(struct probe_profile *p)
@@ -130,19 +141,17 @@ void probe_profile_init(struct probe_profile *p)
 		p->topo.pci[i].numa_node = -1;
 		p->topo.pci[i].link_gbps = NAN;
 	}
-	bw_unknown(&p->mem.read1);
-	bw_unknown(&p->mem.copy1);
-	bw_unknown(&p->mem.triad1);
-	bw_unknown(&p->mem.read);
-	bw_unknown(&p->mem.copy);
-	bw_unknown(&p->mem.triad);
-	p->mem.latency.src = PROBE_SRC_UNKNOWN;
-	p->mem.latency.ns = NAN;
-	stat_unknown(&p->mem.latency.stat);
-	peak_unknown(&p->compute.fp32_1);
-	peak_unknown(&p->compute.fp32);
-	peak_unknown(&p->compute.int8_1);
-	peak_unknown(&p->compute.int8);
+	probe_bw_unknown(&p->mem.read1);
+	probe_bw_unknown(&p->mem.copy1);
+	probe_bw_unknown(&p->mem.triad1);
+	probe_bw_unknown(&p->mem.read);
+	probe_bw_unknown(&p->mem.copy);
+	probe_bw_unknown(&p->mem.triad);
+	probe_latency_unknown(&p->mem.latency);
+	probe_peak_unknown(&p->compute.fp32_1);
+	probe_peak_unknown(&p->compute.fp32);
+	probe_peak_unknown(&p->compute.int8_1);
+	probe_peak_unknown(&p->compute.int8);
 }
 
 void probe_warn(struct probe_profile *p, const char *fmt, ...)
