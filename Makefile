@@ -138,4 +138,4 @@ fuzz-run: fuzz
 clean:
 	rm -rf build llmcap
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d)

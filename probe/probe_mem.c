@@ -244,6 +244,9 @@ struct mem_ctx {
 	struct probe_spin bar;
 	enum bw_kind kind;
 	int active;                  /* threads in this block: 1 or nthreads */
+	int solo_block;              /* a one-thread block (thread 0 alone, whole
+				      * arrays), as opposed to an all-core block
+				      * that may also have one thread */
 	int npass;                   /* timed passes, set after the warm-up */
 	double pass_s[PROBE_MAX_SAMPLES + 1];  /* [0] is the warm-up */
 	/* latency, run by thread 0 */
@@ -292,7 +295,7 @@ static void bw_block_fn(int tid, int n, void *arg)
 	const struct probe_bw_kernels *k = c->k;
 	const struct bw_arrays *ar = &c->shared;
 	size_t lo = s->lo, len = s->hi - s->lo;
-	if (c->active == 1) {
+	if (c->solo_block) {
 		ar = c->solo_private ? &c->solo : &c->shared;
 		lo = 0;
 		len = ar->n;
@@ -312,7 +315,7 @@ static void bw_block_fn(int tid, int n, void *arg)
 			k->copy(cc, a, len);
 			break;
 		case BW_TRIAD:
-			k->triad(b, a, cc, c->active == 1 ? TRIAD_SCALAR_ONE :
+			k->triad(b, a, cc, c->solo_block ? TRIAD_SCALAR_ONE :
 				 TRIAD_SCALAR_ALL, len);
 			break;
 		}
@@ -339,17 +342,19 @@ static void bw_block_fn(int tid, int n, void *arg)
 }
 
 static void run_bw_block(struct probe_team *team, struct mem_ctx *c,
-			 enum bw_kind kind, int active, struct probe_bw *out)
+			 enum bw_kind kind, int all, struct probe_bw *out)
 {
+	int active = all ? c->nthreads : 1;
 	c->kind = kind;
 	c->active = active;
+	c->solo_block = !all;
 	c->npass = c->plan->max_passes;
 	probe_spin_init(&c->bar, (unsigned)active);
 	probe_team_run(team, bw_block_fn, c);
 
 	uint64_t elems = 0;
 	for (int t = 0; t < active; t++)
-		elems += active == 1 ? c->shared.n : c->slots[t].hi - c->slots[t].lo;
+		elems += c->solo_block ? c->shared.n : c->slots[t].hi - c->slots[t].lo;
 	uint64_t bytes = elems * sizeof(double) * (uint64_t)bw_kind_arrays[kind];
 
 	probe_bw_unknown(out);
@@ -541,7 +546,7 @@ int probe_memory_measure_plan(struct probe_profile *p, const struct probe_option
 	double shortest = INFINITY;
 	for (int b = 0; b < 6; b++) {
 		progress(opt, blocks[b].step, 0.1 + 0.1 * b);
-		run_bw_block(team, c, blocks[b].kind, blocks[b].all ? T : 1, outs[b]);
+		run_bw_block(team, c, blocks[b].kind, blocks[b].all, outs[b]);
 		for (int i = 1; i <= c->npass; i++)
 			if (c->pass_s[i] < shortest)
 				shortest = c->pass_s[i];

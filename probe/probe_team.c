@@ -227,15 +227,8 @@ struct probe_team *probe_team_new(int nthreads, char *err, size_t errlen)
 		hwloc_topology_destroy(t->topo);
 		t->topo = NULL;
 	}
-	if (nthreads <= 0) {
-		nthreads = 0;
-		if (t->topo)
-			nthreads = hwloc_get_nbobjs_by_type(t->topo, HWLOC_OBJ_CORE);
-		if (nthreads <= 0) {
-			long n = sysconf(_SC_NPROCESSORS_ONLN);
-			nthreads = n > 0 ? (int)n : 1;
-		}
-	}
+	if (nthreads <= 0)
+		nthreads = probe_physical_cores();
 	t->n = nthreads;
 	t->slots = calloc((size_t)t->n, sizeof *t->slots);
 	if (!t->slots) {
@@ -350,9 +343,17 @@ int probe_physical_cores(void)
 			n = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
 		hwloc_topology_destroy(topo);
 	}
-	if (n <= 0) {
+	/* never more threads than CPUs this process may run on (taskset,
+	 * container cpusets, a topology read from somewhere else) */
+	cpu_set_t set;
+	int allowed = 0;
+	if (sched_getaffinity(0, sizeof set, &set) == 0)
+		allowed = CPU_COUNT(&set);
+	if (allowed <= 0) {
 		long c = sysconf(_SC_NPROCESSORS_ONLN);
-		n = c > 0 ? (int)c : 1;
+		allowed = c > 0 ? (int)c : 1;
 	}
+	if (n <= 0 || n > allowed)
+		n = allowed;
 	return n;
 }

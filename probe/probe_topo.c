@@ -173,8 +173,6 @@ int probe_topo_read(struct probe_topo *t, const char *xml_path,
 	add_caches(t, topo);
 	add_pci(t, topo);
 	t->src = t->pus > 0 ? PROBE_SRC_REPORTED : PROBE_SRC_UNKNOWN;
-	if (warn_to && t->llc_total_bytes == 0)
-		probe_warn(warn_to, "hwloc reports no CPU caches; bandwidth arrays sized from an assumed 32 MiB");
 	hwloc_topology_destroy(topo);
 	return t->pus > 0 ? 0 : -1;
 }

@@ -524,13 +524,41 @@ static void test_memory_small_plan(void **state)
 	assert_true(pl.last == 1.0);
 }
 
+/* A machine (or a taskset) with one CPU: the all-core blocks run one
+ * thread too and must still validate (they once reused the one-thread
+ * triad scalar and failed the check). */
+static void test_memory_one_thread_team(void **state)
+{
+	(void)state;
+	struct probe_profile p;
+	probe_profile_init(&p);
+	struct probe_mem_plan plan = {
+		.threads = 1,
+		.array_bytes = 1 << 20,
+		.min_passes = 2,
+		.max_passes = 3,
+		.block_seconds = 0.002,
+		.lat_bytes = 1 << 20,
+		.lat_loads = 20000,
+		.lat_passes = 3,
+	};
+	assert_int_equal(probe_memory_measure_plan(&p, NULL, &plan), 0);
+	for (int i = 0; i < p.n_warnings; i++)
+		if (strstr(p.warnings[i], "validation"))
+			fail_msg("%s", p.warnings[i]);
+	assert_bw(&p.mem.read1, "read", 1, 1, 1 << 20, 2, 3);
+	assert_bw(&p.mem.triad1, "triad", 1, 3, 1 << 20, 2, 3);
+	assert_bw(&p.mem.read, "read", 1, 1, 1 << 20, 2, 3);
+	assert_bw(&p.mem.triad, "triad", 1, 3, 1 << 20, 2, 3);
+}
+
 static void test_memory_invalid_plan(void **state)
 {
 	(void)state;
 	struct probe_profile p;
 	probe_profile_init(&p);
 	struct probe_mem_plan plan = {
-		.threads = 1, .array_bytes = 1 << 20, .min_passes = 2, .max_passes = 99,
+		.threads = 1, .array_bytes = 1 << 20, .min_passes = 2, .max_passes = PROBE_MAX_SAMPLES + 1,
 		.block_seconds = 0.01, .lat_bytes = 1 << 20, .lat_loads = 10, .lat_passes = 1,
 	};
 	assert_int_equal(probe_memory_measure_plan(&p, NULL, &plan), -1);
@@ -589,6 +617,7 @@ int main(void)
 		cmocka_unit_test(test_spin_barrier),
 		cmocka_unit_test(test_clock_monotonic),
 		cmocka_unit_test(test_memory_small_plan),
+		cmocka_unit_test(test_memory_one_thread_team),
 		cmocka_unit_test(test_memory_invalid_plan),
 		cmocka_unit_test(test_compute_small_plan),
 	};
