@@ -333,6 +333,32 @@ static void test_unwritable_cache_dir(void **state)
 	free(still);
 }
 
+/* hwloc that can read nothing of the machine (its Linux and x86 backends
+ * turned off through its own environment variable): the probe still
+ * measures, says what it assumed, and leaves unknowns unknown. */
+static void test_hwloc_reads_nothing(void **state)
+{
+	struct env *e = *state;
+	char env[700];
+	snprintf(env, sizeof env, "%s HWLOC_COMPONENTS=-linux,-x86", e->xdg);
+	struct tu_run r = tu_llmcap(env, "probe --quick --json");
+	assert_int_equal(r.status, 0);
+	cJSON *j = cJSON_Parse(r.out);
+	assert_non_null(j);
+	cJSON *caches = path_get(j, "topology.caches");
+	assert_true(cJSON_IsArray(caches));
+	assert_int_equal(cJSON_GetArraySize(caches), 0);
+	cJSON *bw = path_get(j, "memory.bandwidth.read_gbps");
+	assert_true(cJSON_IsNumber(bw) && bw->valuedouble > 0);
+	int said = 0;
+	cJSON *w;
+	cJSON_ArrayForEach(w, path_get(j, "warnings"))
+		said |= cJSON_IsString(w) && strstr(w->valuestring, "cache size unknown") != NULL;
+	assert_true(said);
+	cJSON_Delete(j);
+	tu_run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -345,6 +371,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_cache_is_replaced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_from_other_machine, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unwritable_cache_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hwloc_reads_nothing, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }
