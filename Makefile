@@ -13,7 +13,7 @@
 
 CC      ?= cc
 BUILD   ?= build
-PKGS    := hwloc libcpuid libcjson ncursesw cmocka
+PKGS    := hwloc libcpuid libcjson ncursesw cmocka liburing
 ARCH    := $(shell uname -m)
 
 ifeq ($(V),1)
@@ -33,11 +33,11 @@ MISSING := $(missing_pkgs)
 endif
 endif
 ifneq ($(MISSING),)
-$(error missing $(MISSING). Install with: apt-get update && apt-get install -y pkg-config libhwloc-dev libcpuid-dev libcjson-dev libncurses-dev libcmocka-dev)
+$(error missing $(MISSING). Install with: apt-get update && apt-get install -y pkg-config libhwloc-dev libcpuid-dev libcjson-dev libncurses-dev libcmocka-dev liburing-dev)
 endif
 
-DEP_CFLAGS := $(shell pkg-config --cflags hwloc libcpuid libcjson ncursesw)
-DEP_LIBS   := $(shell pkg-config --libs hwloc libcpuid libcjson ncursesw)
+DEP_CFLAGS := $(shell pkg-config --cflags hwloc libcpuid libcjson ncursesw liburing)
+DEP_LIBS   := $(shell pkg-config --libs hwloc libcpuid libcjson ncursesw liburing)
 CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka)
 CMOCKA_LIBS   := $(shell pkg-config --libs cmocka)
 

@@ -194,6 +194,53 @@ struct probe_compute {
 	struct probe_peak int8_1, int8;
 };
 
+/* ---- storage: how fast model weights come off the disk --------------- */
+
+#define PROBE_MAX_STORAGE 4
+#define PROBE_MAX_IO 24
+
+/* One read pattern, timed. */
+struct probe_io {
+	enum probe_src src;
+	char pattern[16];            /* "seq", "rand4k", "expert", "warm", "mmap" */
+	uint64_t block_bytes;        /* bytes per request */
+	int depth;                   /* requests in flight (queue depth or readers) */
+	int cold;                    /* 1: from the device (O_DIRECT or cache
+				      * dropped); 0: from the page cache */
+	double gbps;                 /* 1e9 bytes/s */
+	double iops;
+	double lat_p50_us, lat_p99_us;   /* per request; NAN when not timed */
+	double seconds;              /* measured duration */
+	uint64_t bytes;              /* bytes read */
+	char method[64];             /* "io_uring O_DIRECT", "pread x32, cache dropped" */
+};
+
+struct probe_storage {
+	enum probe_src src;
+	char path[256];              /* directory (or file) measured */
+	char why[96];                /* why this place: "--path", "Hugging Face cache", ... */
+	char device[64];             /* "nvme0n1", "vda"; "" unknown */
+	char model[96];              /* the device's model string; "" unknown */
+	char transport[16];          /* "nvme", "sata", "scsi", "virtio", "mmc", "usb", "" */
+	int rotational;              /* 1, 0; -1 unknown */
+	char fs_type[16];            /* "ext4", "xfs", "btrfs", "tmpfs", ... */
+	uint64_t fs_total_bytes, fs_free_bytes;
+	uint64_t file_bytes;         /* size of what was read */
+	int temp_file;               /* 1: llmcap's own temporary file; 0: --file */
+	char engine[48];             /* "io_uring (liburing)" or "pread threads" */
+	int direct;                  /* 1: cold reads through O_DIRECT */
+	char cold_method[96];        /* how cold reads avoided the page cache */
+	double seconds;              /* wall time of the storage probe */
+	int n_io;
+	struct probe_io io[PROBE_MAX_IO];
+	/* headline figures (GB/s, IOPS; NAN unknown) taken from io[] */
+	double seq_read_gbps;        /* cold, large blocks, deep queue */
+	double rand4k_read_iops;     /* cold, 4 KiB, QD32 */
+	double expert_read_gbps;     /* cold, expert-sized chunks, best parallelism */
+	double warm_read_gbps;       /* page cache */
+	double mmap_read_gbps;       /* cold, through mmap page faults */
+};
+
 struct probe_profile {
 	char schema[24];             /* PROBE_SCHEMA */
 	char tool_version[16];
@@ -206,6 +253,8 @@ struct probe_profile {
 	struct probe_topo topo;
 	struct probe_memory mem;
 	struct probe_compute compute;
+	int n_storage;
+	struct probe_storage storage[PROBE_MAX_STORAGE];
 	int n_warnings;
 	char warnings[PROBE_MAX_WARNINGS][PROBE_WARNING_LEN];
 };
@@ -216,6 +265,12 @@ typedef void (*probe_progress_fn)(const char *step, double fraction, void *user)
 struct probe_options {
 	int quick;                   /* short passes, smaller arrays: < 5 s */
 	int max_threads;             /* 0: all cores */
+	int storage;                 /* 1: also measure storage (not with quick) */
+	const char *storage_path;    /* directory to measure; NULL: where models live */
+	const char *storage_file;    /* an existing file to read instead, read-only */
+	double storage_seconds;      /* time budget of the storage probe; 0: 15 s */
+	uint64_t expert_bytes;       /* expert chunk size; 0: the default (see
+				      * probe_storage.c) */
 	probe_progress_fn progress;  /* may be NULL */
 	void *progress_user;
 };
@@ -253,6 +308,24 @@ void probe_fingerprint(const struct probe_profile *p, char *out, size_t outlen);
 /* The same fingerprint for the machine this runs on, from a fast identity
  * read (no timing). */
 void probe_machine_fingerprint(char *out, size_t outlen);
+
+/* Storage read speed (probe_storage.c) into st, on the filesystem of
+ * opt->storage_path / opt->storage_file, else probe_storage_default_dir.
+ * Writes only its own uniquely named temporary file there, sized from the
+ * free space, and removes it on every exit path, SIGINT, SIGTERM and
+ * SIGHUP included (the one global of the module: the path for the signal
+ * handler). With a file, opens it read-only and writes nothing.
+ * Returns 0; -2 for bad input (missing path, a file given as --path, a
+ * read-only or full filesystem, an unreadable file; err names the
+ * problem and the fix); -1 for a runtime failure (err says what). */
+int probe_storage_measure(struct probe_storage *st, const struct probe_options *opt,
+			  struct probe_profile *warn_to, char *err, size_t errlen);
+/* The default place to measure: the first existing of the Hugging Face
+ * cache ($HF_HOME/hub, ~/.cache/huggingface/hub), ~/.ollama/models,
+ * LM Studio's (~/.lmstudio/models, ~/.cache/lm-studio/models), llama.cpp's
+ * (~/.cache/llama.cpp), else $TMPDIR, else $HOME, else /tmp. Writes the
+ * directory into dir and a short reason into why. */
+void probe_storage_default_dir(char *dir, size_t n, char *why, size_t whylen);
 
 /* Memory bandwidth, latency and compute peaks; see probe_mem.c. Each
  * fills its part of p and returns 0, or -1 with a warning added. */

@@ -3,7 +3,7 @@
 # sudo available); prints the exact command to run otherwise. Exit 0 when
 # everything is present afterwards.
 set -u
-PKGS="build-essential pkg-config libhwloc-dev libcpuid-dev libcjson-dev libncurses-dev libcmocka-dev"
+PKGS="build-essential pkg-config libhwloc-dev libcpuid-dev libcjson-dev libncurses-dev libcmocka-dev liburing-dev"
 [ $# -gt 0 ] && PKGS="$PKGS $*"
 LINE="apt-get install -y $PKGS"
 SUDO=""
