@@ -114,13 +114,9 @@ int cli_cache_load(struct probe_profile *p, char *err, size_t errlen)
 	return 0;
 }
 
-struct progress_state {
-	int shown;
-};
-
-static void show_progress(const char *step, double f, void *user)
+void cli_progress(const char *step, double f, void *user)
 {
-	struct progress_state *s = user;
+	struct cli_progress *s = user;
 	int width = 24, done = (int)(f * width + 0.5);
 	if (done > width)
 		done = width;
@@ -130,23 +126,29 @@ static void show_progress(const char *step, double f, void *user)
 	for (int i = 0; i < width; i++)
 		bar[i] = i < done ? '#' : '.';
 	bar[width] = 0;
-	fprintf(stderr, "\r\033[Kprobing [%s] %3.0f%% %s", bar, f * 100, step);
+	fprintf(stderr, "\r\033[K%s [%s] %3.0f%% %s", s->what, bar, f * 100, step);
 	fflush(stderr);
 	s->shown = 1;
 }
 
+void cli_progress_end(struct cli_progress *s)
+{
+	if (s->shown) {
+		fprintf(stderr, "\r\033[K");
+		fflush(stderr);
+		s->shown = 0;
+	}
+}
+
 int cli_run_probe(struct probe_profile *p, int quick, int show, char *err, size_t errlen)
 {
-	struct progress_state st = {0};
+	struct cli_progress st = {"probing", 0};
 	struct probe_options opt = {
 		.quick = quick,
-		.progress = show ? show_progress : NULL,
+		.progress = show ? cli_progress : NULL,
 		.progress_user = &st,
 	};
 	int rc = probe_run(p, &opt, err, errlen);
-	if (st.shown) {
-		fprintf(stderr, "\r\033[K");
-		fflush(stderr);
-	}
+	cli_progress_end(&st);
 	return rc;
 }

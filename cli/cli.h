@@ -63,6 +63,16 @@ int cli_cache_save(const struct probe_profile *p, char *err, size_t errlen);
  * why); -3 from another machine (fingerprint differs). */
 int cli_cache_load(struct probe_profile *p, char *err, size_t errlen);
 
+/* A progress line on stderr: "what [####....]  40% step". */
+struct cli_progress {
+	const char *what;
+	int shown;
+};
+/* A probe_progress_fn; user is a struct cli_progress. */
+void cli_progress(const char *step, double fraction, void *user);
+/* Clears the line when one was shown. */
+void cli_progress_end(struct cli_progress *s);
+
 /* The probe with a progress line on stderr when it is a terminal. */
 int cli_run_probe(struct probe_profile *p, int quick, int show_progress,
 		  char *err, size_t errlen);

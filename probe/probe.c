@@ -68,6 +68,23 @@ static int identify(struct probe_profile *p, struct probe_profile *warn_to)
 	return parts;
 }
 
+int probe_identify(struct probe_profile *p, char *err, size_t errlen)
+{
+	probe_profile_init(p);
+	p->created_unix = (int64_t)time(NULL);
+	if (gethostname(p->hostname, sizeof p->hostname) != 0)
+		p->hostname[0] = 0;
+	p->hostname[sizeof p->hostname - 1] = 0;
+	if (identify(p, p) == 0) {
+		if (err)
+			snprintf(err, errlen, "could not read CPU, topology or memory size of this "
+				 "machine (libcpuid, hwloc and /proc all failed)");
+		return -1;
+	}
+	probe_fingerprint(p, p->fingerprint, sizeof p->fingerprint);
+	return 0;
+}
+
 int probe_run(struct probe_profile *p, const struct probe_options *opt,
 	      char *err, size_t errlen)
 {
@@ -76,21 +93,10 @@ int probe_run(struct probe_profile *p, const struct probe_options *opt,
 	if (!opt)
 		opt = &none;
 
-	probe_profile_init(p);
-	p->quick = opt->quick;
-	p->created_unix = (int64_t)time(NULL);
-	if (gethostname(p->hostname, sizeof p->hostname) != 0)
-		p->hostname[0] = 0;
-	p->hostname[sizeof p->hostname - 1] = 0;
-
 	progress(opt, "CPU identity and topology", 0.0);
-	if (identify(p, p) == 0) {
-		if (err)
-			snprintf(err, errlen, "could not read CPU, topology or memory size of this "
-				 "machine (libcpuid, hwloc and /proc all failed)");
+	if (probe_identify(p, err, errlen) != 0)
 		return -1;
-	}
-	probe_fingerprint(p, p->fingerprint, sizeof p->fingerprint);
+	p->quick = opt->quick;
 	progress(opt, "CPU clock", 0.03);
 	probe_cpu_clocks(&p->cpu, p);
 

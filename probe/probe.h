@@ -265,7 +265,6 @@ typedef void (*probe_progress_fn)(const char *step, double fraction, void *user)
 struct probe_options {
 	int quick;                   /* short passes, smaller arrays: < 5 s */
 	int max_threads;             /* 0: all cores */
-	int storage;                 /* 1: also measure storage (not with quick) */
 	const char *storage_path;    /* directory to measure; NULL: where models live */
 	const char *storage_file;    /* an existing file to read instead, read-only */
 	double storage_seconds;      /* time budget of the storage probe; 0: 15 s */
@@ -281,6 +280,10 @@ void probe_profile_init(struct probe_profile *p);
 /* Appends a printf-style warning to p (dropped when full). */
 void probe_warn(struct probe_profile *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Identity only (no timing): profile initialised, hostname, time, CPU,
+ * topology, memory size, fingerprint. 0, or -1 when nothing could be read. */
+int probe_identify(struct probe_profile *p, char *err, size_t errlen);
 
 /* Runs the whole probe. Returns 0, or -1 when nothing at all could be
  * measured (err says why). Parts that fail are marked unknown and warned. */
@@ -320,6 +323,12 @@ void probe_machine_fingerprint(char *out, size_t outlen);
  * problem and the fix); -1 for a runtime failure (err says what). */
 int probe_storage_measure(struct probe_storage *st, const struct probe_options *opt,
 			  struct probe_profile *warn_to, char *err, size_t errlen);
+/* The checks probe_storage_measure makes of its input before measuring,
+ * alone and fast: the path exists and is a directory on a writable
+ * filesystem with room for the temporary file, or the file is a regular,
+ * readable file large enough to measure. 0, or -2 with err naming the
+ * problem and the fix. */
+int probe_storage_check(const struct probe_options *opt, char *err, size_t errlen);
 /* The default place to measure: the first existing of the Hugging Face
  * cache ($HF_HOME/hub, ~/.cache/huggingface/hub), ~/.ollama/models,
  * LM Studio's (~/.lmstudio/models, ~/.cache/lm-studio/models), llama.cpp's

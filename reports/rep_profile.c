@@ -348,6 +348,67 @@ static void put_compute(struct jw *w, cJSON *root, const struct probe_compute *c
 	put_peak(w, o, "int8_1core", &c->int8_1);
 }
 
+static void put_io(struct jw *w, cJSON *arr, const struct probe_io *io)
+{
+	cJSON *o = push_obj(w, arr);
+	if (!o)
+		return;
+	put_src(w, o, "source", io->src);
+	PUT_STR(w, o, "pattern", io->pattern);
+	put_u64(w, o, "block_bytes", io->block_bytes);
+	put_int(w, o, "depth", io->depth);
+	jw_check(w, cJSON_AddBoolToObject(o, "cold", io->cold != 0));
+	put_double(w, o, "gbps", io->gbps);
+	put_double(w, o, "iops", io->iops);
+	put_double(w, o, "lat_p50_us", io->lat_p50_us);
+	put_double(w, o, "lat_p99_us", io->lat_p99_us);
+	put_double(w, o, "seconds", io->seconds);
+	put_u64(w, o, "bytes", io->bytes);
+	PUT_STR(w, o, "method", io->method);
+}
+
+static void put_storage(struct jw *w, cJSON *root, const struct probe_profile *p)
+{
+	cJSON *arr = put_arr(w, root, "storage");
+	for (int i = 0; arr && i < clamp_n(p->n_storage, PROBE_MAX_STORAGE); i++) {
+		const struct probe_storage *st = &p->storage[i];
+		cJSON *o = push_obj(w, arr);
+		if (!o)
+			return;
+		char method[200];
+		snprintf(method, sizeof method, "%.48s; cold reads: %.96s", st->engine,
+			 st->cold_method);
+		put_src(w, o, "source", st->src);
+		PUT_STR(w, o, "path", st->path);
+		PUT_STR(w, o, "why", st->why);
+		PUT_STR(w, o, "device", st->device);
+		PUT_STR(w, o, "model", st->model);
+		PUT_STR(w, o, "transport", st->transport);
+		if (st->rotational >= 0)
+			jw_check(w, cJSON_AddBoolToObject(o, "rotational", st->rotational != 0));
+		else
+			jw_check(w, cJSON_AddNullToObject(o, "rotational"));
+		PUT_STR(w, o, "fs_type", st->fs_type);
+		put_u64(w, o, "fs_total_bytes", st->fs_total_bytes);
+		put_u64(w, o, "fs_free_bytes", st->fs_free_bytes);
+		put_u64(w, o, "file_bytes", st->file_bytes);
+		jw_check(w, cJSON_AddBoolToObject(o, "temp_file", st->temp_file != 0));
+		PUT_STR(w, o, "engine", st->engine);
+		jw_check(w, cJSON_AddBoolToObject(o, "direct", st->direct != 0));
+		PUT_STR(w, o, "cold_method", st->cold_method);
+		jw_check(w, cJSON_AddStringToObject(o, "method", method));
+		put_double(w, o, "seconds", st->seconds);
+		put_double(w, o, "seq_read_gbps", st->seq_read_gbps);
+		put_double(w, o, "rand4k_read_iops", st->rand4k_read_iops);
+		put_double(w, o, "expert_read_gbps", st->expert_read_gbps);
+		put_double(w, o, "warm_read_gbps", st->warm_read_gbps);
+		put_double(w, o, "mmap_read_gbps", st->mmap_read_gbps);
+		cJSON *pat = put_arr(w, o, "patterns");
+		for (int k = 0; pat && k < clamp_n(st->n_io, PROBE_MAX_IO); k++)
+			put_io(w, pat, &st->io[k]);
+	}
+}
+
 /* "2026-09-21T14:13:20Z"; "" when t cannot be shown. */
 static void iso_utc(int64_t t, char *buf, size_t n)
 {
@@ -386,6 +447,7 @@ cJSON *rep_profile_cjson(const struct probe_profile *p)
 	put_topo(&w, root, &p->topo);
 	put_memory(&w, root, &p->mem);
 	put_compute(&w, root, &p->compute);
+	put_storage(&w, root, p);
 	cJSON *warn = put_arr(&w, root, "warnings");
 	for (int i = 0; warn && i < clamp_n(p->n_warnings, PROBE_MAX_WARNINGS); i++) {
 		char buf[PROBE_WARNING_LEN];
@@ -716,6 +778,76 @@ static void set_err(char *err, size_t errlen, const char *msg)
 		snprintf(err, errlen, "%s", msg);
 }
 
+static void get_io(const cJSON *o, struct probe_io *io)
+{
+	memset(io, 0, sizeof *io);
+	io->gbps = io->iops = io->lat_p50_us = io->lat_p99_us = io->seconds = NAN;
+	get_src(o, "source", &io->src);
+	GET_STR(o, "pattern", io->pattern);
+	get_u64(o, "block_bytes", &io->block_bytes);
+	get_int(o, "depth", &io->depth);
+	const cJSON *c = get(o, "cold");
+	io->cold = cJSON_IsTrue(c);
+	get_double(o, "gbps", &io->gbps);
+	get_double(o, "iops", &io->iops);
+	get_double(o, "lat_p50_us", &io->lat_p50_us);
+	get_double(o, "lat_p99_us", &io->lat_p99_us);
+	get_double(o, "seconds", &io->seconds);
+	get_u64(o, "bytes", &io->bytes);
+	GET_STR(o, "method", io->method);
+}
+
+static void get_storage(const cJSON *arr, struct probe_profile *p)
+{
+	const cJSON *o;
+	p->n_storage = 0;
+	if (!cJSON_IsArray(arr))
+		return;
+	cJSON_ArrayForEach(o, arr) {
+		if (p->n_storage >= PROBE_MAX_STORAGE)
+			break;
+		if (!cJSON_IsObject(o))
+			continue;
+		struct probe_storage *st = &p->storage[p->n_storage++];
+		memset(st, 0, sizeof *st);
+		st->rotational = -1;
+		st->seconds = st->seq_read_gbps = st->rand4k_read_iops = NAN;
+		st->expert_read_gbps = st->warm_read_gbps = st->mmap_read_gbps = NAN;
+		get_src(o, "source", &st->src);
+		GET_STR(o, "path", st->path);
+		GET_STR(o, "why", st->why);
+		GET_STR(o, "device", st->device);
+		GET_STR(o, "model", st->model);
+		GET_STR(o, "transport", st->transport);
+		const cJSON *r = get(o, "rotational");
+		if (cJSON_IsBool(r))
+			st->rotational = cJSON_IsTrue(r);
+		GET_STR(o, "fs_type", st->fs_type);
+		get_u64(o, "fs_total_bytes", &st->fs_total_bytes);
+		get_u64(o, "fs_free_bytes", &st->fs_free_bytes);
+		get_u64(o, "file_bytes", &st->file_bytes);
+		st->temp_file = cJSON_IsTrue(get(o, "temp_file"));
+		GET_STR(o, "engine", st->engine);
+		st->direct = cJSON_IsTrue(get(o, "direct"));
+		GET_STR(o, "cold_method", st->cold_method);
+		get_double(o, "seconds", &st->seconds);
+		get_double(o, "seq_read_gbps", &st->seq_read_gbps);
+		get_double(o, "rand4k_read_iops", &st->rand4k_read_iops);
+		get_double(o, "expert_read_gbps", &st->expert_read_gbps);
+		get_double(o, "warm_read_gbps", &st->warm_read_gbps);
+		get_double(o, "mmap_read_gbps", &st->mmap_read_gbps);
+		const cJSON *pat = get(o, "patterns");
+		const cJSON *e;
+		if (cJSON_IsArray(pat))
+			cJSON_ArrayForEach(e, pat) {
+				if (st->n_io >= PROBE_MAX_IO)
+					break;
+				if (cJSON_IsObject(e))
+					get_io(e, &st->io[st->n_io++]);
+			}
+	}
+}
+
 int rep_profile_from_json(const char *text, size_t len,
 			  struct probe_profile *p, char *err, size_t errlen)
 {
@@ -788,6 +920,7 @@ int rep_profile_from_json(const char *text, size_t len,
 	get_topo(get(root, "topology"), &p->topo);
 	get_memory(get(root, "memory"), &p->mem);
 	get_compute(get(root, "compute"), &p->compute);
+	get_storage(get(root, "storage"), p);
 	const cJSON *warn = get(root, "warnings");
 	const cJSON *e;
 	if (cJSON_IsArray(warn))

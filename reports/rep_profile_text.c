@@ -488,6 +488,139 @@ static void section_compute(FILE *out, const struct probe_profile *p)
 	peak_line(out, "INT8, 1 core", &c->int8_1, "GOPS", cores);
 }
 
+/* "4 MiB", "2.63 MiB", "4 KiB": block sizes without a needless ".0". */
+static char *fmt_block(char *buf, size_t n, uint64_t bytes)
+{
+	if (bytes && bytes % (1u << 20) == 0)
+		snprintf(buf, n, "%llu MiB", (unsigned long long)(bytes >> 20));
+	else if (bytes && bytes % 1024 == 0 && bytes < (1u << 20))
+		snprintf(buf, n, "%llu KiB", (unsigned long long)(bytes >> 10));
+	else
+		rep_fmt_bytes(buf, n, bytes);
+	return buf;
+}
+
+/* The headline figure of one pattern: "1.52 GB/s (measured: cold, 4 MiB
+ * blocks, depth 32, 3.0 s, 4.50 GiB read)". */
+static void io_line(FILE *out, const char *key, const struct probe_storage *st,
+		    const char *pattern, int want_iops, double headline)
+{
+	const struct probe_io *io = NULL;
+	for (int i = 0; i < clamp_n(st->n_io, PROBE_MAX_IO); i++) {
+		char pat[sizeof st->io[i].pattern + 1];
+		FIELD(pat, st->io[i].pattern);
+		double v = want_iops ? st->io[i].iops : st->io[i].gbps;
+		if (strcmp(pat, pattern) == 0 && v == headline && isfinite(v))
+			io = &st->io[i];
+	}
+	char fig[48], how[200], blk[32], rd[32], sec[32];
+	if (!io) {
+		kv_fig(out, key, "unknown (not measured)", "", 0);
+		return;
+	}
+	if (want_iops)
+		snprintf(fig, sizeof fig, "%.0f IOPS", io->iops);
+	else
+		rep_fmt_gbps(fig, sizeof fig, io->gbps);
+	fmt_block(blk, sizeof blk, io->block_bytes);
+	rep_fmt_bytes(rd, sizeof rd, io->bytes);
+	fmt_fig(sec, sizeof sec, io->seconds);
+	snprintf(how, sizeof how, "(%s: %s, %s blocks, depth %d, %s s, %s read", probe_src_name(io->src),
+		 io->cold ? "cold" : "page cache", blk, io->depth, sec, rd);
+	if (isfinite(io->lat_p50_us))
+		cat(how, sizeof how, ", p50 %.0f us, p99 %.0f us", io->lat_p50_us, io->lat_p99_us);
+	cat(how, sizeof how, ")");
+	kv_fig(out, key, fig, how, 1);
+}
+
+static void storage_table(FILE *out, const struct probe_storage *st)
+{
+	static const char *const h[] = {"Pattern", "Block", "Depth", "Cache", "GB/s", "IOPS",
+					"p50 us", "p99 us", "Seconds", "Read"};
+	struct rep_table *tab = rep_table_new(10, h);
+	if (!tab)
+		return;
+	for (int i = 1; i < 10; i++)
+		if (i != 3)
+			rep_table_align(tab, i, REP_RIGHT);
+	for (int i = 0; i < clamp_n(st->n_io, PROBE_MAX_IO); i++) {
+		const struct probe_io *io = &st->io[i];
+		char pat[sizeof io->pattern + 1], blk[32], dep[16], g[32], iops[32], p50[32],
+			p99[32], sec[32], rd[32];
+		FIELD(pat, io->pattern);
+		fmt_block(blk, sizeof blk, io->block_bytes);
+		snprintf(dep, sizeof dep, "%d", io->depth);
+		fmt_fig(g, sizeof g, io->gbps);
+		snprintf(iops, sizeof iops, "%.0f", io->iops);
+		snprintf(p50, sizeof p50, "%.0f", io->lat_p50_us);
+		snprintf(p99, sizeof p99, "%.0f", io->lat_p99_us);
+		fmt_fig(sec, sizeof sec, io->seconds);
+		rep_fmt_bytes(rd, sizeof rd, io->bytes);
+		const char *row[] = {
+			pat, blk, dep, io->cold ? "cold" : "warm", isfinite(io->gbps) ? g : NULL,
+			isfinite(io->iops) ? iops : NULL, isfinite(io->lat_p50_us) ? p50 : NULL,
+			isfinite(io->lat_p99_us) ? p99 : NULL, isfinite(io->seconds) ? sec : NULL,
+			io->bytes ? rd : NULL,
+		};
+		rep_table_add(tab, row);
+	}
+	fputc('\n', out);
+	rep_table_print_indent(tab, out, REP_KV_INDENT);
+	rep_table_delete(tab);
+}
+
+static void section_storage(FILE *out, const struct probe_profile *p)
+{
+	fputc('\n', out);
+	rep_section(out, "Storage");
+	int n = clamp_n(p->n_storage, PROBE_MAX_STORAGE);
+	if (n == 0) {
+		rep_wrap(out, "  ", 2, 4, "not measured (`llmcap probe` or `llmcap probe --storage` "
+			 "measures it; --quick does not)");
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const struct probe_storage *st = &p->storage[i];
+		char path[sizeof st->path + 1], why[sizeof st->why + 1], dev[sizeof st->device + 1],
+			model[sizeof st->model + 1], tr[sizeof st->transport + 1],
+			fs[sizeof st->fs_type + 1], eng[sizeof st->engine + 1],
+			cold[sizeof st->cold_method + 1], b1[32], b2[32], b3[32], line[400];
+		FIELD(path, st->path);
+		FIELD(why, st->why);
+		FIELD(dev, st->device);
+		FIELD(model, st->model);
+		FIELD(tr, st->transport);
+		FIELD(fs, st->fs_type);
+		FIELD(eng, st->engine);
+		FIELD(cold, st->cold_method);
+		if (i > 0)
+			fputc('\n', out);
+		rep_kv(out, "Path", "%s%s%s%s", path, why[0] ? " (" : "", why, why[0] ? ")" : "");
+		snprintf(line, sizeof line, "%s", dev[0] ? dev : "no block device");
+		if (tr[0])
+			cat(line, sizeof line, ", %s", tr);
+		if (st->rotational >= 0)
+			cat(line, sizeof line, ", %s", st->rotational ? "rotational" : "non-rotational");
+		if (model[0])
+			cat(line, sizeof line, ", model %s", model);
+		kv_fig(out, "Device", line, "(reported: sysfs)", 0);
+		snprintf(line, sizeof line, "%s, %s free of %s", fs[0] ? fs : "unknown",
+			 rep_fmt_bytes(b1, sizeof b1, st->fs_free_bytes),
+			 rep_fmt_bytes(b2, sizeof b2, st->fs_total_bytes));
+		kv_fig(out, "Filesystem", line, "(reported: statfs)", 0);
+		snprintf(line, sizeof line, "%s; cold reads: %s; %s %s", eng, cold,
+			 rep_fmt_bytes(b3, sizeof b3, st->file_bytes),
+			 st->temp_file ? "temporary file, removed afterwards" : "file, read-only");
+		rep_kv(out, "Method", "%s", line);
+		io_line(out, "Sequential read", st, "seq", 0, st->seq_read_gbps);
+		io_line(out, "Random 4 KiB", st, "rand4k", 1, st->rand4k_read_iops);
+		io_line(out, "Expert chunks", st, "expert", 0, st->expert_read_gbps);
+		io_line(out, "Page cache", st, "warm", 0, st->warm_read_gbps);
+		io_line(out, "mmap faults", st, "mmap", 0, st->mmap_read_gbps);
+		storage_table(out, st);
+	}
+}
+
 static void section_warnings(FILE *out, const struct probe_profile *p)
 {
 	fputc('\n', out);
@@ -514,5 +647,6 @@ void rep_profile_text(const struct probe_profile *p, FILE *out)
 	section_memory(out, &p->mem);
 	section_bandwidth(out, p);
 	section_compute(out, p);
+	section_storage(out, p);
 	section_warnings(out, p);
 }

@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <math.h>
+#include <signal.h>
 
 struct env {
 	char dir[256];       /* scratch */
@@ -359,6 +360,79 @@ static void test_hwloc_reads_nothing(void **state)
 	tu_run_free(&r);
 }
 
+static void test_storage_bad_input(void **state)
+{
+	struct env *e = *state;
+	char file[600], args[1400];
+	snprintf(file, sizeof file, "%s/small-file", e->dir);
+	write_file(file, "tiny\n");
+	static const struct {
+		const char *fmt, *needle;
+	} cases[] = {
+		{"probe --storage --path %s/does-not-exist", "does not exist"},
+		{"probe --storage --path %s/small-file", "--file"},
+		{"probe --storage --file %s/does-not-exist", "does-not-exist"},
+		{"probe --storage --file %s", "not a regular file"},
+		{"probe --storage --file %s/small-file", "small-file"},
+		{"probe --storage --path %s --file x", "exclusive"},
+		{"probe --quick --storage --path %s", "--quick does not measure storage"},
+		{"probe --cached --path %s", "--cached"},
+		{"probe --storage --path /proc", "/proc"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(args, sizeof args, cases[i].fmt, e->dir);
+		struct tu_run r = tu_llmcap(e->xdg, args);
+		if (r.status != 2 || !strstr(r.err, cases[i].needle))
+			fail_msg("'llmcap %s': exit %d, stderr: %s", args, r.status, r.err);
+		assert_string_equal(r.out, "");
+		tu_run_free(&r);
+	}
+	/* nothing was written beside the test's own files, and no cache */
+	assert_int_equal(count_entries(e->dir), 1);
+	char *still = tu_slurp(file);
+	assert_string_equal(still, "tiny\n");
+	free(still);
+}
+
+/* SIGINT and SIGTERM in the middle of the storage probe leave no
+ * temporary file behind. */
+static void test_storage_interrupted(void **state)
+{
+	struct env *e = *state;
+	static const int sigs[] = {SIGINT, SIGTERM};
+	for (size_t i = 0; i < 2; i++) {
+		char dir[600];
+		snprintf(dir, sizeof dir, "%s/sig%d", e->dir, sigs[i]);
+		assert_int_equal(mkdir(dir, 0755), 0);
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			char xdg[700];
+			snprintf(xdg, sizeof xdg, "%s/cache", e->dir);
+			setenv("XDG_CACHE_HOME", xdg, 1);
+			freopen("/dev/null", "w", stdout);
+			freopen("/dev/null", "w", stderr);
+			execl(tu_bin(), tu_bin(), "probe", "--storage", "--path", dir, (char *)NULL);
+			_exit(127);
+		}
+		/* wait until the temporary file exists, then interrupt */
+		int seen = 0;
+		for (int k = 0; k < 400 && !seen; k++) {
+			usleep(10000);
+			seen = count_entries(dir) > 0;
+		}
+		usleep(300000);
+		kill(pid, sigs[i]);
+		int st = 0;
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_true(seen);
+		assert_true(WIFSIGNALED(st));
+		assert_int_equal(WTERMSIG(st), sigs[i]);
+		if (count_entries(dir) != 0)
+			fail_msg("a file was left in %s after signal %d", dir, sigs[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -372,6 +446,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cache_from_other_machine, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unwritable_cache_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hwloc_reads_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_storage_bad_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_storage_interrupted, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

@@ -230,6 +230,44 @@ static void fixed_profile(struct probe_profile *p)
 	set_peak(&p->compute.int8, "int8 vnni avx512", 9408.2, 16);
 	set_peak(&p->compute.int8_1, "int8 vnni avx512", 690.7, 1);
 
+	p->n_storage = 1;
+	struct probe_storage *st = &p->storage[0];
+	st->src = PROBE_SRC_MEASURED;
+	snprintf(st->path, sizeof st->path, "/home/user/.cache/huggingface/hub");
+	snprintf(st->why, sizeof st->why, "Hugging Face cache");
+	snprintf(st->device, sizeof st->device, "nvme0n1");
+	snprintf(st->model, sizeof st->model, "Samsung SSD 990 PRO 2TB");
+	snprintf(st->transport, sizeof st->transport, "nvme");
+	st->rotational = 0;
+	snprintf(st->fs_type, sizeof st->fs_type, "ext4");
+	st->fs_total_bytes = 1967317549056ull;
+	st->fs_free_bytes = 812345671680ull;
+	st->file_bytes = 1ull << 30;
+	st->temp_file = 1;
+	snprintf(st->engine, sizeof st->engine, "io_uring (liburing)");
+	st->direct = 1;
+	snprintf(st->cold_method, sizeof st->cold_method, "O_DIRECT");
+	st->seconds = 14.2;
+	static const struct probe_io ios[] = {
+		{PROBE_SRC_MEASURED, "seq", 4u << 20, 32, 1, 6.81, 1623.6, NAN, NAN, 1.5,
+		 10213130240ull, "io_uring O_DIRECT"},
+		{PROBE_SRC_MEASURED, "rand4k", 4096, 32, 1, 2.92, 712345.0, 41.0, 97.0, 1.0,
+		 2920000000ull, "io_uring O_DIRECT"},
+		{PROBE_SRC_MEASURED, "expert", 2758656, 16, 1, 5.93, 2149.6, 6890.0, 9120.0, 1.0,
+		 5930000000ull, "io_uring O_DIRECT"},
+		{PROBE_SRC_MEASURED, "warm", 1u << 20, 1, 0, 11.4, 10872.0, NAN, NAN, 0.5,
+		 5700000000ull, "pread, page cache"},
+		{PROBE_SRC_MEASURED, "mmap", 4096, 1, 1, 1.83, 446777.0, NAN, NAN, 0.59,
+		 1073741824ull, "mmap faults, cache dropped"},
+	};
+	st->n_io = (int)(sizeof ios / sizeof ios[0]);
+	memcpy(st->io, ios, sizeof ios);
+	st->seq_read_gbps = 6.81;
+	st->rand4k_read_iops = 712345.0;
+	st->expert_read_gbps = 5.93;
+	st->warm_read_gbps = 11.4;
+	st->mmap_read_gbps = 1.83;
+
 	probe_warn(p, "memory bandwidth: threads could not be bound to cores (hwloc: Operation "
 		   "not permitted); the figures may vary between runs by several percent");
 	probe_warn(p, "no accelerator probed");
@@ -404,6 +442,48 @@ static void random_profile(struct probe_profile *p, uint64_t seed)
 	rand_peak(&s, &p->compute.fp32);
 	rand_peak(&s, &p->compute.int8_1);
 	rand_peak(&s, &p->compute.int8);
+
+	p->n_storage = PROBE_MAX_STORAGE;
+	for (int i = 0; i < PROBE_MAX_STORAGE; i++) {
+		struct probe_storage *st = &p->storage[i];
+		st->src = rand_src(&s);
+		RAND_STR(&s, st->path);
+		RAND_STR(&s, st->why);
+		RAND_STR(&s, st->device);
+		RAND_STR(&s, st->model);
+		RAND_STR(&s, st->transport);
+		st->rotational = (int)(tu_rand(&s) % 3) - 1;
+		RAND_STR(&s, st->fs_type);
+		st->fs_total_bytes = rand_u64(&s);
+		st->fs_free_bytes = rand_u64(&s);
+		st->file_bytes = rand_u64(&s);
+		st->temp_file = (int)(tu_rand(&s) % 2);
+		RAND_STR(&s, st->engine);
+		st->direct = (int)(tu_rand(&s) % 2);
+		RAND_STR(&s, st->cold_method);
+		st->seconds = rand_double(&s);
+		st->seq_read_gbps = rand_double(&s);
+		st->rand4k_read_iops = rand_double(&s);
+		st->expert_read_gbps = rand_double(&s);
+		st->warm_read_gbps = rand_double(&s);
+		st->mmap_read_gbps = rand_double(&s);
+		st->n_io = PROBE_MAX_IO;
+		for (int k = 0; k < PROBE_MAX_IO; k++) {
+			struct probe_io *io = &st->io[k];
+			io->src = rand_src(&s);
+			RAND_STR(&s, io->pattern);
+			io->block_bytes = rand_u64(&s);
+			io->depth = rand_int(&s);
+			io->cold = (int)(tu_rand(&s) % 2);
+			io->gbps = rand_double(&s);
+			io->iops = rand_double(&s);
+			io->lat_p50_us = rand_double(&s);
+			io->lat_p99_us = rand_double(&s);
+			io->seconds = rand_double(&s);
+			io->bytes = rand_u64(&s);
+			RAND_STR(&s, io->method);
+		}
+	}
 
 	p->n_warnings = PROBE_MAX_WARNINGS;
 	for (int i = 0; i < PROBE_MAX_WARNINGS; i++)
