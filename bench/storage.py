@@ -49,7 +49,7 @@ def llmcap_storage(binary, directory, env):
 
 
 def fio(engine, directory, fname, rw, bs, seconds=3):
-    cmd = ["fio", "--name=ref", f"--filename={fname}", f"--directory={directory}",
+    cmd = ["fio", "--name=ref", f"--filename={os.path.join(directory, fname)}",
            "--size=1G", f"--rw={rw}", f"--bs={bs}", "--iodepth=32", f"--ioengine={engine}",
            "--direct=1", f"--runtime={seconds}", "--time_based", "--output-format=json",
            "--invalidate=1"]

@@ -329,10 +329,11 @@ int probe_storage_measure(struct probe_storage *st, const struct probe_options *
  * readable file large enough to measure. 0, or -2 with err naming the
  * problem and the fix. */
 int probe_storage_check(const struct probe_options *opt, char *err, size_t errlen);
-/* The default place to measure: the first existing of the Hugging Face
- * cache ($HF_HOME/hub, ~/.cache/huggingface/hub), ~/.ollama/models,
- * LM Studio's (~/.lmstudio/models, ~/.cache/lm-studio/models), llama.cpp's
- * (~/.cache/llama.cpp), else $TMPDIR, else $HOME, else /tmp. Writes the
+/* The default place to measure: the first existing of $HF_HUB_CACHE,
+ * $HF_HOME/hub, $XDG_CACHE_HOME/huggingface/hub, ~/.cache/huggingface/hub,
+ * $OLLAMA_MODELS, ~/.ollama/models, LM Studio's (~/.lmstudio/models,
+ * ~/.cache/lm-studio/models), $LLAMA_CACHE, ~/.cache/llama.cpp; else
+ * $TMPDIR, else $HOME, else /tmp. Writes the
  * directory into dir and a short reason into why. */
 void probe_storage_default_dir(char *dir, size_t n, char *why, size_t whylen);
 
