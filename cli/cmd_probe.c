@@ -1,6 +1,7 @@
 /* cli: `llmcap probe` — measure this machine, cache and print the profile. */
 #include <errno.h>
 #include <libgen.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,7 +74,7 @@ static void merge_storage(struct probe_profile *p, const struct probe_storage *s
  * so a failure is the command's failure (returned); otherwise it is a
  * warning in the profile and CLI_OK. */
 static int measure_storage(struct probe_profile *p, const struct probe_options *base,
-			   double seconds, int explicit)
+			   double seconds, int explicit, int add_time)
 {
 	struct probe_storage *st = malloc(sizeof *st);
 	struct cli_progress prog = {"storage", 0};
@@ -88,8 +89,11 @@ static int measure_storage(struct probe_profile *p, const struct probe_options *
 	o.progress_user = &prog;
 	int rc = probe_storage_measure(st, &o, p, err, sizeof err);
 	cli_progress_end(&prog);
-	if (rc == 0)
+	if (rc == 0) {
 		merge_storage(p, st);
+		if (add_time && isfinite(p->seconds) && isfinite(st->seconds))
+			p->seconds += st->seconds;   /* the whole probe's wall time */
+	}
 	free(st);
 	if (rc == 0)
 		return CLI_OK;
@@ -214,7 +218,7 @@ static int probe_main(const struct cli_cmd *cmd, int argc, char **argv)
 			rc = CLI_FAIL;
 		}
 		if (rc == CLI_OK)
-			rc = measure_storage(p, &sopt, STORAGE_SECONDS_ALONE, 1);
+			rc = measure_storage(p, &sopt, STORAGE_SECONDS_ALONE, 1, 0);
 		if (rc == CLI_OK)
 			save_cache(p);
 	} else if (!have) {
@@ -223,7 +227,7 @@ static int probe_main(const struct cli_cmd *cmd, int argc, char **argv)
 			rc = CLI_FAIL;
 		}
 		if (rc == CLI_OK && !quick)
-			rc = measure_storage(p, &sopt, STORAGE_SECONDS_FULL, path || file);
+			rc = measure_storage(p, &sopt, STORAGE_SECONDS_FULL, path || file, 1);
 		if (rc == CLI_OK)
 			save_cache(p);
 	}
