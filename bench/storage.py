@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 
 
 def ensure_fio():
