@@ -103,27 +103,6 @@ static int file_exists(const char *p)
 	return access(p, F_OK) == 0;
 }
 
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	int n = 0;
-	struct dirent *de;
-	while (d && (de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			n++;
-	if (d)
-		closedir(d);
-	return n;
-}
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 static void test_help_and_version(void **state)
 {
 	(void)state;
@@ -248,7 +227,7 @@ static void test_probe_json_cache_and_out(void **state)
 	char *written = tu_slurp(out);
 	assert_profile_json(written);
 	free(written);
-	assert_int_equal(count_entries(outdir), 1);
+	assert_int_equal(tu_count_entries(outdir), 1);
 	/* the cache */
 	assert_true(file_exists(e->cache));
 	char *cached = tu_slurp(e->cache);
@@ -282,7 +261,7 @@ static void test_corrupt_cache_is_replaced(void **state)
 	mkdir(dir, 0755);
 	snprintf(dir, sizeof dir, "%s/cache/llmcap", e->dir);
 	mkdir(dir, 0755);
-	write_file(e->cache, "{\"schema\": \"llmcap.profile/1\", \"cpu\": [1, 2,");
+	tu_write_file(e->cache, "{\"schema\": \"llmcap.profile/1\", \"cpu\": [1, 2,");
 	struct tu_run r = tu_llmcap(e->xdg, "probe --cached --quick --json");
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.err, "corrupt"));
@@ -306,7 +285,7 @@ static void test_cache_from_other_machine(void **state)
 	cJSON_ReplaceItemInObject(j, "fingerprint", cJSON_CreateString("00000000deadbeef"));
 	char *other = cJSON_Print(j);
 	cJSON_Delete(j);
-	write_file(e->cache, other);
+	tu_write_file(e->cache, other);
 	free(other);
 	r = tu_llmcap(e->xdg, "probe --cached --quick --json");
 	assert_int_equal(r.status, 0);
@@ -321,7 +300,7 @@ static void test_unwritable_cache_dir(void **state)
 	char plain[600], env[700];
 	/* XDG_CACHE_HOME is a regular file: the cache cannot be created */
 	snprintf(plain, sizeof plain, "%s/a-file", e->dir);
-	write_file(plain, "not a directory\n");
+	tu_write_file(plain, "not a directory\n");
 	snprintf(env, sizeof env, "XDG_CACHE_HOME=%s", plain);
 	struct tu_run r = tu_llmcap(env, "probe --quick --json");
 	assert_int_equal(r.status, 0);            /* the profile is still printed */
@@ -365,7 +344,7 @@ static void test_storage_bad_input(void **state)
 	struct env *e = *state;
 	char file[600], args[1400];
 	snprintf(file, sizeof file, "%s/small-file", e->dir);
-	write_file(file, "tiny\n");
+	tu_write_file(file, "tiny\n");
 	static const struct {
 		const char *fmt, *needle;
 	} cases[] = {
@@ -388,7 +367,7 @@ static void test_storage_bad_input(void **state)
 		tu_run_free(&r);
 	}
 	/* nothing was written beside the test's own files, and no cache */
-	assert_int_equal(count_entries(e->dir), 1);
+	assert_int_equal(tu_count_entries(e->dir), 1);
 	char *still = tu_slurp(file);
 	assert_string_equal(still, "tiny\n");
 	free(still);
@@ -419,7 +398,7 @@ static void test_storage_interrupted(void **state)
 		int seen = 0;
 		for (int k = 0; k < 400 && !seen; k++) {
 			usleep(10000);
-			seen = count_entries(dir) > 0;
+			seen = tu_count_entries(dir) > 0;
 		}
 		usleep(300000);
 		kill(pid, sigs[i]);
@@ -428,7 +407,7 @@ static void test_storage_interrupted(void **state)
 		assert_true(seen);
 		assert_true(WIFSIGNALED(st));
 		assert_int_equal(WTERMSIG(st), sigs[i]);
-		if (count_entries(dir) != 0)
+		if (tu_count_entries(dir) != 0)
 			fail_msg("a file was left in %s after signal %d", dir, sigs[i]);
 	}
 }

@@ -31,20 +31,6 @@
 
 /* --- helpers ------------------------------------------------------------- */
 
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return -1;
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
-}
-
 /* Whether dir holds a file whose name starts with the temp prefix. */
 static int has_temp_file(const char *dir)
 {
@@ -100,14 +86,6 @@ static uint64_t file_hash(const char *path)
 			h = (h ^ buf[i]) * 1099511628211ull;
 	fclose(f);
 	return h;
-}
-
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
 }
 
 static int contains(const char *hay, const char *needle)
@@ -227,7 +205,7 @@ static void test_default_dir_order(void **state)
 	snprintf(afile, sizeof afile, "%s/a-file", root);
 	mkdirs(home, "");
 	mkdirs(tmp, "");
-	write_text(afile, "x");
+	tu_write_file(afile, "x");
 	struct env_save saved;
 	env_save(&saved);
 
@@ -302,7 +280,7 @@ static void test_measure_uses_default_dir(void **state)
 	assert_non_null(realpath(want, real));
 	assert_string_equal(st.path, real);
 	assert_string_equal(st.why, "Ollama models");
-	assert_int_equal(count_entries(want), 0);
+	assert_int_equal(tu_count_entries(want), 0);
 	tu_rmrf(root);
 }
 
@@ -407,7 +385,7 @@ static void test_refuses_bad_directories(void **state)
 	snprintf(missing, sizeof missing, "%s/does-not-exist", dir);
 	snprintf(file, sizeof file, "%s/a-file", dir);
 	snprintf(under_file, sizeof under_file, "%s/a-file/sub", dir);
-	write_text(file, "tiny\n");
+	tu_write_file(file, "tiny\n");
 
 	expect_refused(missing, NULL, NULL,
 		       (const char *const[]){ missing, "does not exist", "--path", NULL });
@@ -430,7 +408,7 @@ static void test_refuses_bad_directories(void **state)
 	free(longp);
 
 	/* nothing was written beside the test's own file */
-	assert_int_equal(count_entries(dir), 1);
+	assert_int_equal(tu_count_entries(dir), 1);
 	tu_rmrf(dir);
 }
 
@@ -451,7 +429,7 @@ static void test_refuses_without_space(void **state)
 	t.file_bytes = free_b > 100 * MIB ? free_b - 100 * MIB : 4 * MIB;
 	if (free_b > 100 * MIB)
 		expect_refused(dir, NULL, &t, (const char *const[]){ "256 MiB left free", NULL });
-	assert_int_equal(count_entries(dir), 0);
+	assert_int_equal(tu_count_entries(dir), 0);
 	tu_rmrf(dir);
 }
 
@@ -486,9 +464,9 @@ static int child_small_fs(void *arg)
 	/* the default size wants 256 MiB + 256 MiB left free */
 	rc = probe_storage_measure(&st, &o, NULL, err, sizeof err);
 	if (rc != -2 || !contains(err, "not enough free space") || !contains(err, "512 MiB") ||
-	    count_entries(dir) != 0) {
+	    tu_count_entries(dir) != 0) {
 		fprintf(stderr, "16 MiB tmpfs: rc %d, err %s, %d entries\n", rc, err,
-			count_entries(dir));
+			tu_count_entries(dir));
 		return 1;
 	}
 	return probe_storage_check(&o, err, sizeof err) == -2 ? 0 : 1;
@@ -503,7 +481,7 @@ static void test_refuses_readonly_and_full_fs(void **state)
 	assert_int_equal(tu_tmpdir(dir, sizeof dir), 0);
 	int a = in_child(child_readonly_fs, dir);
 	int b = in_child(child_small_fs, dir);
-	assert_int_equal(count_entries(dir), 0);
+	assert_int_equal(tu_count_entries(dir), 0);
 	tu_rmrf(dir);
 	if (a == SKIP_CODE || b == SKIP_CODE)
 		skip();
@@ -537,7 +515,7 @@ static void test_refuses_bad_files(void **state)
 	snprintf(small, sizeof small, "%s/small.gguf", dir);
 	snprintf(big, sizeof big, "%s/locked/model.gguf", dir);
 	snprintf(locked, sizeof locked, "%s/locked", dir);
-	write_text(small, "tiny\n");
+	tu_write_file(small, "tiny\n");
 
 	expect_refused(NULL, missing, NULL,
 		       (const char *const[]){ missing, "does not exist", "--file", NULL });
@@ -558,7 +536,7 @@ static void test_refuses_bad_files(void **state)
 	if (rc == SKIP_CODE)
 		skip();
 	assert_int_equal(rc, 0);
-	assert_int_equal(count_entries(dir), 2);
+	assert_int_equal(tu_count_entries(dir), 2);
 	tu_rmrf(dir);
 }
 
@@ -844,7 +822,7 @@ static void test_real_run(void **state)
 	assert_false(log.backwards);
 	assert_true(log.last == 1.0);
 	/* nothing left, handlers as they were */
-	assert_int_equal(count_entries(dir), 0);
+	assert_int_equal(tu_count_entries(dir), 0);
 	for (int i = 0; i < 3; i++) {
 		struct sigaction after;
 		sigaction(sigs[i], NULL, &after);
@@ -888,7 +866,7 @@ static void test_fallback_run(void **state)
 	/* buffered cold reads stop after one file's worth */
 	for (int i = 0; i < 4; i++)
 		assert_true(st.io[i].bytes <= 64 * MIB);
-	assert_int_equal(count_entries(dir), 0);
+	assert_int_equal(tu_count_entries(dir), 0);
 	tu_rmrf(dir);
 }
 
@@ -914,7 +892,7 @@ static void test_slow_write_is_cut(void **state)
 	struct probe_storage st;
 	char err[600] = "";
 	int rc = probe_storage_measure_tuned(&st, &o, &t, &warn, err, sizeof err);
-	int left = count_entries(dir);
+	int left = tu_count_entries(dir);
 	tu_rmrf(dir);
 	if (rc != 0)
 		fail_msg("rc %d: %s", rc, err);
@@ -945,7 +923,7 @@ static void test_tmpfs_run(void **state)
 	struct probe_storage st;
 	char err[600] = "";
 	int rc = probe_storage_measure_tuned(&st, &o, &t, &warn, err, sizeof err);
-	int left = count_entries(dir);
+	int left = tu_count_entries(dir);
 	tu_rmrf(dir);
 	if (rc != 0)
 		fail_msg("rc %d: %s", rc, err);
@@ -1003,7 +981,7 @@ static void test_file_run_changes_nothing(void **state)
 	assert_int_equal(after.st_size, before.st_size);
 	if (getuid() == 0 || getuid() == after.st_uid)   /* O_NOATIME was allowed */
 		assert_int_equal(after.st_atim.tv_sec, before.st_atim.tv_sec);
-	assert_int_equal(count_entries(dir), 1);
+	assert_int_equal(tu_count_entries(dir), 1);
 	assert_true(file_hash(path) == hash);
 	tu_rmrf(dir);
 }
@@ -1086,7 +1064,7 @@ static void test_signals_leave_nothing(void **state)
 		int st = interrupt_run(&c, cases[i].sig, cases[i].delay, 0);
 		if (!WIFSIGNALED(st) || WTERMSIG(st) != cases[i].sig)
 			fail_msg("signal %d: child status 0x%x", cases[i].sig, st);
-		if (count_entries(dir) != 0)
+		if (tu_count_entries(dir) != 0)
 			fail_msg("a file was left in %s after signal %d", dir, cases[i].sig);
 	}
 	/* a SIGHUP the process ignores stays ignored; SIGTERM still cleans */
@@ -1094,7 +1072,7 @@ static void test_signals_leave_nothing(void **state)
 	int st = interrupt_run(&c, SIGHUP, 200000, 1);
 	assert_true(WIFSIGNALED(st));
 	assert_int_equal(WTERMSIG(st), SIGTERM);
-	assert_int_equal(count_entries(dir), 0);
+	assert_int_equal(tu_count_entries(dir), 0);
 	tu_rmrf(dir);
 }
 

@@ -5,6 +5,7 @@
 #ifndef LLMCAP_TEST_UTIL_H
 #define LLMCAP_TEST_UTIL_H
 
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -49,6 +50,30 @@ static inline void tu_rmrf(const char *path)
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
 	if (system(cmd) != 0)
 		fprintf(stderr, "warning: could not remove %s\n", path);
+}
+
+/* Entries in dir other than . and ..; -1 when it cannot be read. */
+static inline int tu_count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* Writes text to path (fails the test when it cannot). */
+static inline void tu_write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
 }
 
 /* The llmcap binary under test: $LLMCAP_BIN or ./llmcap. */
