@@ -16,6 +16,8 @@
 #include <stdint.h>
 
 #include "probe/probe.h"
+#include "model_db/gguf.h"
+#include "model_db/quant.h"
 
 #define HW_SCHEMA "llmcap.hardware/1"
 #define HW_MAX_ACCEL 8

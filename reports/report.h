@@ -76,4 +76,12 @@ char *rep_hw_json(const struct hw_spec *h, int pretty);
  * converts to under "hardware". */
 char *rep_probe_json(const struct probe_profile *p, const struct hw_spec *h, int pretty);
 
+/* ---- quantization catalog (llmcap.quants/1) --------------------------- */
+/* The catalog of model_db/quant.h: tensor types, file mixes, other
+ * formats, KV-cache types. mix_bpw / mix_gib: the typical bits per weight
+ * and GiB of each mix in mdb_qmixes() order, computed by the caller for
+ * the shape described by shape (NULL arrays print as unknown). */
+char *rep_quants_json(const double *mix_bpw, const double *mix_gib, const char *shape, int pretty);
+void rep_quants_text(const double *mix_bpw, const double *mix_gib, const char *shape, FILE *out);
+
 #endif
