@@ -103,9 +103,6 @@ const struct cli_cmd cmd_models = {
 	"models", "List the model catalog", "models [--json]", NULL, MDB, list_opts, cli_not_built};
 const struct cli_cmd cmd_hardware = {
 	"hardware", "List the hardware catalog", "hardware [--json]", NULL, MDB, list_opts, cli_not_built};
-const struct cli_cmd cmd_inspect = {
-	"inspect", "Read a GGUF header or a Hugging Face config.json", "inspect FILE.gguf|config.json [--json]",
-	NULL, MDB, list_opts, cli_not_built};
 const struct cli_cmd cmd_report = {
 	"report", "A shareable machine and capacity report", "report [--format md|html|json] [--out FILE]",
 	NULL, "reports (issue: Reports — Markdown, HTML with charts, JSON)", report_opts, cli_not_built};

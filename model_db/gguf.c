@@ -276,14 +276,12 @@ static int parse_header(struct mdb_gguf *g, struct rd *r, uint64_t *n_tensors, u
 	/* a key/value pair takes at least 13 bytes (key length, type, a byte),
 	 * a tensor info at least 28 (name length, n_dims, one dim, type, offset) */
 	if (*n_kv > left(r) / 13)
-		return bad(r, 16, "the metadata count %llu needs at least %llu bytes but the file "
-			   "ends after %llu", (unsigned long long)*n_kv,
-			   *n_kv > UINT64_MAX / 13 ? UINT64_MAX : (unsigned long long)*n_kv * 13,
+		return bad(r, 16, "the metadata count %llu needs at least 13 bytes per entry but "
+			   "the file ends after %llu", (unsigned long long)*n_kv,
 			   (unsigned long long)left(r));
 	if (*n_tensors > left(r) / 28)
-		return bad(r, 8, "the tensor count %llu needs at least %llu bytes but the file "
-			   "ends after %llu", (unsigned long long)*n_tensors,
-			   *n_tensors > UINT64_MAX / 28 ? UINT64_MAX : (unsigned long long)*n_tensors * 28,
+		return bad(r, 8, "the tensor count %llu needs at least 28 bytes per tensor but the "
+			   "file ends after %llu", (unsigned long long)*n_tensors,
 			   (unsigned long long)left(r));
 	return 0;
 }
@@ -416,10 +414,10 @@ static int check_ranges(struct mdb_gguf *g, struct rd *r, uint64_t info_at)
 	for (int64_t i = 0; i < g->n_tensors; i++) {
 		const struct mdb_gguf_tensor *t = &g->t[i];
 		if (t->offset > room || t->bytes > room - t->offset)
-			return bad(r, info_at, "tensor \"%.60s\": its data (%llu bytes at data offset "
-				   "%llu, file byte %llu) lies past the end of the file (%llu bytes)",
-				   t->name, (unsigned long long)t->bytes, (unsigned long long)t->offset,
-				   (unsigned long long)(g->data_offset + t->offset),
+			return bad(r, info_at, "tensor \"%.60s\": its data (%llu bytes at offset %llu "
+				   "of the data section, which starts at byte %llu) lies past the end "
+				   "of the file (%llu bytes)", t->name, (unsigned long long)t->bytes,
+				   (unsigned long long)t->offset, (unsigned long long)g->data_offset,
 				   (unsigned long long)g->size);
 		g->total_params += t->n_elements;
 		g->total_bytes += t->bytes;
@@ -453,9 +451,9 @@ static int parse(struct mdb_gguf *g, struct rd *r)
 	if (rc != 0)
 		return rc;
 	if (n_tensors > left(r) / 28)
-		return bad(r, r->pos, "the tensor count %llu needs at least %llu bytes but the file "
-			   "ends after %llu", (unsigned long long)n_tensors,
-			   (unsigned long long)n_tensors * 28, (unsigned long long)left(r));
+		return bad(r, 8, "the tensor count %llu needs at least 28 bytes per tensor but the "
+			   "file ends after %llu (byte %llu)", (unsigned long long)n_tensors,
+			   (unsigned long long)left(r), (unsigned long long)r->pos);
 	g->t = calloc(n_tensors ? n_tensors : 1, sizeof *g->t);
 	if (!g->t)
 		return bad(r, r->pos, "out of memory for %llu tensors", (unsigned long long)n_tensors);

@@ -84,4 +84,13 @@ char *rep_probe_json(const struct probe_profile *p, const struct hw_spec *h, int
 char *rep_quants_json(const double *mix_bpw, const double *mix_gib, const char *shape, int pretty);
 void rep_quants_text(const double *mix_bpw, const double *mix_gib, const char *shape, FILE *out);
 
+/* ---- GGUF files (llmcap inspect) -------------------------------------- */
+struct mdb_gguf;
+/* What was read from a GGUF file for people: file, architecture summary,
+ * per-type totals, the first 40 tensors, metadata with short values. */
+void rep_gguf_text(const struct mdb_gguf *g, const char *path, FILE *out);
+/* The same as one JSON object (schema llmcap.gguf/1), every tensor listed;
+ * strings longer than 256 bytes are cut and marked "truncated". */
+char *rep_gguf_json(const struct mdb_gguf *g, const char *path, int pretty);
+
 #endif
