@@ -60,7 +60,11 @@ endif
 ifneq ($(ARCH),aarch64)
 LIB_SRC := $(filter-out %_neon.c %_dotprod.c,$(LIB_SRC))
 endif
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+# Catalogs (model_db/data/NAME.json) are compiled in: tools/embed writes
+# build/gen/data_NAME.c holding `const char mdb_data_NAME[]` and its _len.
+DATA_JSON := $(wildcard model_db/data/*.json)
+DATA_OBJ := $(DATA_JSON:model_db/data/%.json=$(BUILD)/gen/data_%.o)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(DATA_OBJ)
 CLI_SRC := $(wildcard cli/*.c)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
@@ -88,6 +92,18 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(LLMCAP_CPPFLAGS) $(CPPFLAGS) $(LLMCAP_CFLAGS) $(ISA) $(CFLAGS) $(SAN) -c -o $@ $<
+
+$(BUILD)/tools/embed: tools/embed.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -O2 -o $@ $<
+
+$(BUILD)/gen/data_%.c: model_db/data/%.json $(BUILD)/tools/embed
+	@mkdir -p $(dir $@)
+	@echo "  EMBED   $<"
+	$(Q)$(BUILD)/tools/embed mdb_data_$(subst -,_,$*) $< $@
+
+$(BUILD)/gen/data_%.o: $(BUILD)/gen/data_%.c
+	$(Q)$(CC) $(LLMCAP_CFLAGS) $(CFLAGS) $(SAN) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/%.c $(LIB) tests/test_util.h
 	@mkdir -p $(dir $@)
