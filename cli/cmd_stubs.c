@@ -62,10 +62,6 @@ static const struct cli_opt calibrate_opts[] = {
 	F("json", "print one JSON object"),
 	{0},
 };
-static const struct cli_opt list_opts[] = {
-	F("json", "print one JSON object"),
-	{0},
-};
 static const struct cli_opt report_opts[] = {
 	O("format", "md|html|json", "report format"),
 	O("out", "FILE", "write the report to FILE (atomically)"),
@@ -99,10 +95,6 @@ const struct cli_cmd cmd_calibrate = {
 	"calibrate", "Measure kernel efficiency on this machine for the simulator",
 	"calibrate [--engine llmcap|llama.cpp] [--json]",
 	NULL, "the kernels (issue: Kernels — verify and calibrate)", calibrate_opts, cli_not_built};
-const struct cli_cmd cmd_models = {
-	"models", "List the model catalog", "models [--json]", NULL, MDB, list_opts, cli_not_built};
-const struct cli_cmd cmd_hardware = {
-	"hardware", "List the hardware catalog", "hardware [--json]", NULL, MDB, list_opts, cli_not_built};
 const struct cli_cmd cmd_report = {
 	"report", "A shareable machine and capacity report", "report [--format md|html|json] [--out FILE]",
 	NULL, "reports (issue: Reports — Markdown, HTML with charts, JSON)", report_opts, cli_not_built};

@@ -28,6 +28,8 @@ static cJSON *hw_object(const struct hw_spec *h)
 	cJSON_AddStringToObject(o, "id", h->id);
 	cJSON_AddStringToObject(o, "name", h->name);
 	num(o, "price_usd", h->price_usd);
+	if (h->price_date[0])
+		cJSON_AddStringToObject(o, "price_date", h->price_date);
 	num(o, "power_w", h->power_w);
 	if (h->source[0])
 		cJSON_AddStringToObject(o, "source", h->source);
@@ -104,5 +106,26 @@ char *rep_probe_json(const struct probe_profile *p, const struct hw_spec *h, int
 		return NULL;
 	}
 	cJSON_AddItemToObject(o, "hardware", hw);
+	return print(o, pretty);
+}
+
+char *rep_hw_catalog_json(const struct hw_spec *const *list, int n, int pretty)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *arr = o ? cJSON_AddArrayToObject(o, "hardware") : NULL;
+	if (!arr || !cJSON_AddStringToObject(o, "schema", HW_CATALOG_SCHEMA)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	cJSON_AddStringToObject(o, "figures", "spec, from each entry's source; fp16_tflops dense "
+				"(no sparsity); prices are list/launch prices in USD with their month");
+	for (int i = 0; i < n; i++) {
+		cJSON *x = hw_object(list[i]);
+		if (!x) {
+			cJSON_Delete(o);
+			return NULL;
+		}
+		cJSON_AddItemToArray(arr, x);
+	}
 	return print(o, pretty);
 }

@@ -76,6 +76,15 @@ char *rep_hw_json(const struct hw_spec *h, int pretty);
  * converts to under "hardware". */
 char *rep_probe_json(const struct probe_profile *p, const struct hw_spec *h, int pretty);
 
+/* ---- hardware catalog (llmcap hardware) -------------------------------- */
+#define HW_CATALOG_SCHEMA "llmcap.hardware-catalog/1"
+/* {"schema": "llmcap.hardware-catalog/1", "hardware": [llmcap.hardware/1
+ * objects in list order]}. */
+char *rep_hw_catalog_json(const struct hw_spec *const *list, int n, int pretty);
+/* The table: id, name, memory, bandwidth, FP16 TFLOPS, price and date, in
+ * list order, under a line saying the figures are spec. */
+void rep_hw_catalog_text(const struct hw_spec *const *list, int n, FILE *out);
+
 /* ---- quantization catalog (llmcap.quants/1) --------------------------- */
 /* The catalog of model_db/quant.h: tensor types, file mixes, other
  * formats, KV-cache types. mix_bpw / mix_gib: the typical bits per weight
@@ -92,5 +101,19 @@ void rep_gguf_text(const struct mdb_gguf *g, const char *path, FILE *out);
 /* The same as one JSON object (schema llmcap.gguf/1), every tensor listed;
  * strings longer than 256 bytes are cut and marked "truncated". */
 char *rep_gguf_json(const struct mdb_gguf *g, const char *path, int pretty);
+
+/* ---- model catalog (llmcap models, llmcap.models/1) ------------------- */
+struct mdb_model;
+struct mdb_params;
+/* {"schema": "llmcap.models/1", "models": [...]}: every model's
+ * architecture as the catalog holds it plus computed "total_params",
+ * "active_params" and the published figures. params[i] are the counts of
+ * models[i], computed by the caller (mdb_model_params). */
+char *rep_models_json(const struct mdb_model *models, const struct mdb_params *params, int n,
+		      int pretty);
+/* The catalog as a table: id, name, params (computed), active, layers,
+ * context, attention, MoE summary, published and the difference. */
+void rep_models_text(const struct mdb_model *models, const struct mdb_params *params, int n,
+		     FILE *out);
 
 #endif

@@ -152,8 +152,8 @@ static void test_not_built_commands_exit_2(void **state)
 {
 	(void)state;
 	static const char *const cmds[] = {"fit", "plan --model llama-3.1-8b", "buy --model x",
-		"compare --hw a,b --model x", "verify --model x", "calibrate", "models",
-		"hardware", "report", "tui"};
+		"compare --hw a,b --model x", "verify --model x", "calibrate",
+		"report", "tui"};
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
 		struct tu_run r = tu_llmcap("", cmds[i]);
 		if (r.status != 2 || !strstr(r.err, "not built yet"))
