@@ -1,4 +1,7 @@
-/* cli: `llmcap inspect FILE.gguf [--json]` — what a GGUF header says. */
+/* cli: `llmcap inspect FILE.gguf|config.json [--json]` — what a GGUF
+ * header says, or the model a Hugging Face config.json describes with its
+ * computed parameters. Which one is decided by the file's first bytes (the
+ * GGUF magic, or a JSON object), not by its name. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,17 +10,79 @@
 #include "model_db/model_db.h"
 #include "reports/report.h"
 
-static int ends_with(const char *s, const char *suffix)
+#define CONFIG_MAX_BYTES (8u << 20)
+
+/* 1 when the file opens and its first non-blank byte is '{' (and it does
+ * not start with the GGUF magic). */
+static int looks_like_json(const char *path)
 {
-	size_t n = strlen(s), m = strlen(suffix);
-	return n >= m && strcmp(s + n - m, suffix) == 0;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	unsigned char b[64];
+	size_t n = fread(b, 1, sizeof b, f);
+	fclose(f);
+	if (n >= 4 && !memcmp(b, "GGUF", 4))
+		return 0;
+	size_t i = 0;
+	if (n >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF)
+		i = 3;  /* UTF-8 byte order mark */
+	while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r'))
+		i++;
+	return i < n && b[i] == '{';
+}
+
+static int inspect_config(const char *path, int json)
+{
+	char err[1024];
+	char *text = NULL;
+	size_t len = 0;
+	int rc = rep_read_file(path, CONFIG_MAX_BYTES, &text, &len, err, sizeof err);
+	if (rc != 0) {
+		fprintf(stderr, "llmcap inspect: %s\n", err);
+		return CLI_USAGE;
+	}
+	struct mdb_model *m = malloc(sizeof *m);
+	if (!m) {
+		free(text);
+		fprintf(stderr, "llmcap inspect: out of memory\n");
+		return CLI_FAIL;
+	}
+	rc = mdb_model_from_hf_config(text, len, path, m, err, sizeof err);
+	free(text);
+	if (rc != 0) {
+		free(m);
+		fprintf(stderr, "llmcap inspect: %s\n", err);
+		return rc == -1 ? CLI_FAIL : CLI_USAGE;
+	}
+	struct mdb_params p;
+	mdb_model_params(m, &p);
+	if (json) {
+		char *s = rep_models_json(m, &p, 1, 1);
+		if (!s) {
+			free(m);
+			fprintf(stderr, "llmcap inspect: out of memory\n");
+			return CLI_FAIL;
+		}
+		printf("%s\n", s);
+		free(s);
+	} else {
+		printf("%s: Hugging Face config.json\n", path);
+		printf("architecture: %s (family %s), %d layers, hidden %d, %d heads / %d KV, "
+		       "attention %s\n\n", m->arch, m->family, m->n_layer, m->hidden, m->n_head,
+		       m->n_head_kv, mdb_attn_kind_name(m->attn));
+		rep_models_text(m, &p, 1, stdout);
+	}
+	free(m);
+	return CLI_OK;
 }
 
 static int run_inspect(const struct cli_cmd *cmd, int argc, char **argv)
 {
 	int json = 0, help = 0, np = 0;
 	const struct cli_opt opts[] = {
-		{"json", CLI_FLAG, &json, NULL, "print one JSON object (schema llmcap.gguf/1)"},
+		{"json", CLI_FLAG, &json, NULL, "print one JSON object (schema llmcap.gguf/1, or "
+		 "llmcap.models/1 for a config.json)"},
 		{0},
 	};
 	const char *pos[1];
@@ -34,11 +99,8 @@ static int run_inspect(const struct cli_cmd *cmd, int argc, char **argv)
 		return CLI_USAGE;
 	}
 	const char *path = pos[0];
-	if (ends_with(path, ".json")) {
-		fprintf(stderr, "llmcap inspect: %s: config.json import is not built yet; "
-			"give a .gguf file\n", path);
-		return CLI_USAGE;
-	}
+	if (looks_like_json(path))
+		return inspect_config(path, json);
 	char err[1024];
 	struct mdb_gguf *g = NULL;
 	if (mdb_gguf_open(&g, path, err, sizeof err) != 0) {
@@ -69,5 +131,9 @@ const struct cli_cmd cmd_inspect = {
 	"types, shapes and sizes, totals per quantization type with bits per\n"
 	"weight, and the metadata keys. Tensor data is not read, only its place\n"
 	"in the file checked. A damaged or non-GGUF file exits 2 with what is\n"
-	"wrong and at which byte. config.json import is not built yet.",
+	"wrong and at which byte.\n"
+	"A Hugging Face config.json (told apart by its content, not its name) is\n"
+	"imported as a model: its architecture and the parameters computed from\n"
+	"it, as `llmcap models` shows them. An unsupported model_type or a bad\n"
+	"field exits 2 naming the field.",
 	NULL, NULL, run_inspect};

@@ -153,6 +153,16 @@ struct mdb_models {
  * the entry in messages. 0, or -2 with err naming file/entry/field. */
 int mdb_model_parse(const char *text, size_t len, const char *file, struct mdb_model *m,
 		    char *err, size_t errlen);
+/* Imports a Hugging Face config.json (JSON text of len bytes; origin: its
+ * path, used for messages, the id and m->file). Supported model_type:
+ * mdb_hf_supported_types(). The result passes the same validation as a
+ * catalog entry (mdb_model_parse); published figures are unknown (NAN).
+ * 0, -1 out of memory, or -2 with err naming origin, the config.json field
+ * and the fix. */
+int mdb_model_from_hf_config(const char *text, size_t len, const char *origin,
+			     struct mdb_model *out, char *err, size_t errlen);
+/* "llama, mistral, ..." — the model_type values the importer reads. */
+const char *mdb_hf_supported_types(void);
 /* Parses a catalog text: one model object, or {"schema": "llmcap.models/1",
  * "models": [...]}; appends to c. 0, -1 OOM, -2 bad input. */
 int mdb_models_parse(struct mdb_models *c, const char *text, size_t len, const char *file,

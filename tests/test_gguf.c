@@ -431,9 +431,9 @@ static void test_cli_inspect(void **state)
 	assert_non_null(strstr(r.err, "/nonexistent/model.gguf"));
 	tu_run_free(&r);
 
-	r = tu_llmcap("", "inspect some/config.json");
+	r = tu_llmcap("", "inspect some/config.json");  /* config.json import: tests/test_hf_config.c */
 	assert_int_equal(r.status, 2);
-	assert_non_null(strstr(r.err, "config.json import is not built yet"));
+	assert_non_null(strstr(r.err, "some/config.json"));
 	tu_run_free(&r);
 
 	r = tu_llmcap("", "inspect");
