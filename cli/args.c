@@ -109,6 +109,8 @@ int cli_parse(const struct cli_cmd *cmd, int argc, char **argv,
 	}
 	if (n_pos)
 		*n_pos = np;
+	if (*help)
+		cli_print_help(cmd, opts, stdout);
 	return CLI_OK;
 }
 

@@ -37,8 +37,10 @@ extern const struct cli_cmd *const cli_commands[];
 
 /* Parses argv[1..argc) against opts (NULL-name terminated). Positional
  * arguments go to pos (up to max_pos; NULL allowed when none accepted).
- * Sets *help when --help/-h is seen. Returns CLI_OK or CLI_USAGE after
- * printing a message naming the bad option and the fix. */
+ * When --help/-h is seen, prints the command's help on stdout and sets
+ * *help: the caller returns CLI_OK without doing anything else. Returns
+ * CLI_OK, or CLI_USAGE after printing a message naming the bad option
+ * and the fix. */
 int cli_parse(const struct cli_cmd *cmd, int argc, char **argv,
 	      const struct cli_opt *opts, int *help,
 	      const char **pos, int max_pos, int *n_pos);

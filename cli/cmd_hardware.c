@@ -31,12 +31,8 @@ static int hardware_main(const struct cli_cmd *cmd, int argc, char **argv)
 		{0},
 	};
 	int rc = cli_parse(cmd, argc, argv, opts, &help, NULL, 0, NULL);
-	if (rc != CLI_OK)
+	if (rc != CLI_OK || help)
 		return rc;
-	if (help) {
-		cli_print_help(cmd, opts, stdout);
-		return CLI_OK;
-	}
 	struct mdb_hw_catalog c;
 	char err[512];
 	int lr = mdb_hw_catalog_load(&c, err, sizeof err);

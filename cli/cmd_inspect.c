@@ -87,12 +87,8 @@ static int run_inspect(const struct cli_cmd *cmd, int argc, char **argv)
 	};
 	const char *pos[1];
 	int rc = cli_parse(cmd, argc, argv, opts, &help, pos, 1, &np);
-	if (rc != CLI_OK)
+	if (rc != CLI_OK || help)
 		return rc;
-	if (help) {
-		cli_print_help(cmd, opts, stdout);
-		return CLI_OK;
-	}
 	if (np != 1) {
 		fprintf(stderr, "llmcap inspect: give one file, e.g. 'llmcap inspect "
 			"model.Q4_K_M.gguf'\n");

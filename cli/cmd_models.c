@@ -16,12 +16,8 @@ static int models_main(const struct cli_cmd *cmd, int argc, char **argv)
 		{0},
 	};
 	int rc = cli_parse(cmd, argc, argv, opts, &help, NULL, 0, NULL);
-	if (rc != CLI_OK)
+	if (rc != CLI_OK || help)
 		return rc;
-	if (help) {
-		cli_print_help(cmd, opts, stdout);
-		return CLI_OK;
-	}
 	struct mdb_models c;
 	char err[512] = "";
 	int lrc = mdb_models_load(&c, NULL, err, sizeof err);

@@ -172,12 +172,8 @@ static int probe_main(const struct cli_cmd *cmd, int argc, char **argv)
 		{0},
 	};
 	int rc = cli_parse(cmd, argc, argv, opts, &help, NULL, 0, NULL);
-	if (rc != CLI_OK)
+	if (rc != CLI_OK || help)
 		return rc;
-	if (help) {
-		cli_print_help(cmd, opts, stdout);
-		return CLI_OK;
-	}
 	const char *bad = path && file ? "--path and --file are exclusive: give one" :
 		quick && (storage || path || file) ?
 		"--quick does not measure storage; drop --quick, or run --storage alone" :

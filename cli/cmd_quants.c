@@ -19,12 +19,8 @@ static int quants_main(const struct cli_cmd *cmd, int argc, char **argv)
 		{0},
 	};
 	int rc = cli_parse(cmd, argc, argv, opts, &help, NULL, 0, NULL);
-	if (rc != CLI_OK)
+	if (rc != CLI_OK || help)
 		return rc;
-	if (help) {
-		cli_print_help(cmd, opts, stdout);
-		return CLI_OK;
-	}
 	int n;
 	const struct mdb_qmix *m = mdb_qmixes(&n);
 	double *bpw = calloc((size_t)n * 2, sizeof *bpw);

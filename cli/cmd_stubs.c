@@ -107,12 +107,8 @@ int cli_not_built(const struct cli_cmd *cmd, int argc, char **argv)
 	int help = 0, np = 0;
 	const char *pos[4];
 	int rc = cli_parse(cmd, argc, argv, cmd->stub_opts, &help, pos, 4, &np);
-	if (rc != CLI_OK)
+	if (rc != CLI_OK || help)
 		return rc;
-	if (help) {
-		cli_print_help(cmd, cmd->stub_opts, stdout);
-		return CLI_OK;
-	}
 	fprintf(stderr,
 		"llmcap %s: not built yet; it arrives with %s.\n"
 		"Available now: 'llmcap probe' measures this machine (CPU, topology, memory\n"
