@@ -58,6 +58,31 @@ static int set_value(const struct cli_cmd *cmd, const struct cli_opt *o, const c
 	return CLI_USAGE;
 }
 
+/* `llmcap CMD --help` text from the command and its options. */
+static void cli_print_help(const struct cli_cmd *cmd, const struct cli_opt *opts, FILE *out)
+{
+	fprintf(out, "Usage: llmcap %s\n\n%s\n", cmd->usage, cmd->summary);
+	if (cmd->description && *cmd->description)
+		fprintf(out, "\n%s\n", cmd->description);
+	if (cmd->not_built)
+		fprintf(out, "\nNot built yet: %s\n", cmd->not_built);
+	fprintf(out, "\nOptions:\n");
+	for (const struct cli_opt *o = opts; o && o->name; o++) {
+		char left[64];
+		snprintf(left, sizeof left, "--%s%s%s", o->name, o->metavar ? " " : "",
+			 o->metavar ? o->metavar : "");
+		fprintf(out, "  %-22s ", left);
+		for (const char *h = o->help; *h; h++) {   /* continuation lines aligned */
+			fputc(*h, out);
+			if (*h == '\n')
+				fprintf(out, "%25s", "");
+		}
+		fputc('\n', out);
+	}
+	fprintf(out, "  %-22s %s\n", "--help", "show this help");
+	fprintf(out, "\nExit status: 0 success, 1 runtime failure, 2 bad usage or bad input.\n");
+}
+
 int cli_parse(const struct cli_cmd *cmd, int argc, char **argv,
 	      const struct cli_opt *opts, int *help,
 	      const char **pos, int max_pos, int *n_pos)
@@ -114,26 +139,3 @@ int cli_parse(const struct cli_cmd *cmd, int argc, char **argv,
 	return CLI_OK;
 }
 
-void cli_print_help(const struct cli_cmd *cmd, const struct cli_opt *opts, FILE *out)
-{
-	fprintf(out, "Usage: llmcap %s\n\n%s\n", cmd->usage, cmd->summary);
-	if (cmd->description && *cmd->description)
-		fprintf(out, "\n%s\n", cmd->description);
-	if (cmd->not_built)
-		fprintf(out, "\nNot built yet: %s\n", cmd->not_built);
-	fprintf(out, "\nOptions:\n");
-	for (const struct cli_opt *o = opts; o && o->name; o++) {
-		char left[64];
-		snprintf(left, sizeof left, "--%s%s%s", o->name, o->metavar ? " " : "",
-			 o->metavar ? o->metavar : "");
-		fprintf(out, "  %-22s ", left);
-		for (const char *h = o->help; *h; h++) {   /* continuation lines aligned */
-			fputc(*h, out);
-			if (*h == '\n')
-				fprintf(out, "%25s", "");
-		}
-		fputc('\n', out);
-	}
-	fprintf(out, "  %-22s %s\n", "--help", "show this help");
-	fprintf(out, "\nExit status: 0 success, 1 runtime failure, 2 bad usage or bad input.\n");
-}

@@ -45,8 +45,6 @@ int cli_parse(const struct cli_cmd *cmd, int argc, char **argv,
 	      const struct cli_opt *opts, int *help,
 	      const char **pos, int max_pos, int *n_pos);
 
-/* `llmcap CMD --help` text from the command and its options. */
-void cli_print_help(const struct cli_cmd *cmd, const struct cli_opt *opts, FILE *out);
 
 /* A command that is not built yet: says so on stderr and returns 2. */
 int cli_not_built(const struct cli_cmd *cmd, int argc, char **argv);
