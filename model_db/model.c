@@ -114,6 +114,62 @@ static void mixer_params(const struct mdb_model *m, char kind, double *q, double
 		*small += 2.0 * m->head_dim;
 }
 
+/* One layer's weights by part and by llama.cpp role. */
+struct layer_parts {
+	double attn, norms, router, experts, active_experts, shared, dense_ffn;
+	double r[MDB_ROLE_COUNT];
+};
+
+static void layer_parts(const struct mdb_model *m, int i, struct layer_parts *lp)
+{
+	memset(lp, 0, sizeof *lp);
+	double h = m->hidden;
+	double *r = lp->r;
+	double q, k, v, o, small;
+	char kind = m->layer_kinds[i] ? m->layer_kinds[i] : MDB_LAYER_GLOBAL;
+	mixer_params(m, kind, &q, &k, &v, &o, &small);
+	lp->attn = q + k + v + o + small;
+	r[MDB_ROLE_ATTN_Q] = q;
+	r[MDB_ROLE_ATTN_K] = k;
+	r[MDB_ROLE_ATTN_V] = v;
+	r[MDB_ROLE_ATTN_OUTPUT] = o;
+	r[MDB_ROLE_NORM] = small;
+	int norms = m->norms_per_layer > 0 ? m->norms_per_layer : 2;
+	lp->norms = norms * h;
+	r[MDB_ROLE_NORM] += norms * h;
+	if (mdb_model_layer_is_moe(m, i)) {
+		const struct mdb_moe *e = &m->moe;
+		double one = h * e->expert_ffn;
+		double bias = e->expert_bias ? 2.0 * e->expert_ffn + h : 0;
+		double router = h * e->n_experts + (e->expert_bias ? e->n_experts : 0);
+		lp->router = router;
+		r[MDB_ROLE_NORM] += router;
+		lp->experts = e->n_experts * (3 * one + bias);
+		lp->active_experts = e->experts_per_token * (3 * one + bias);
+		r[MDB_ROLE_FFN_GATE_EXPS] = e->n_experts * (one + e->expert_ffn * (e->expert_bias ? 1.0 : 0));
+		r[MDB_ROLE_FFN_UP_EXPS] = e->n_experts * (one + e->expert_ffn * (e->expert_bias ? 1.0 : 0));
+		r[MDB_ROLE_FFN_DOWN_EXPS] = e->n_experts * (one + (e->expert_bias ? h : 0));
+		double sh = (double)e->n_shared_experts * h * e->shared_ffn;
+		lp->shared = 3 * sh;
+		r[MDB_ROLE_FFN_GATE] = sh;
+		r[MDB_ROLE_FFN_UP] = sh;
+		r[MDB_ROLE_FFN_DOWN] = sh;
+	} else if (m->ffn > 0) {
+		double f = h * m->ffn;
+		lp->dense_ffn = 3 * f;
+		r[MDB_ROLE_FFN_GATE] = f;
+		r[MDB_ROLE_FFN_UP] = f;
+		r[MDB_ROLE_FFN_DOWN] = f;
+	}
+}
+
+void mdb_model_layer_roles(const struct mdb_model *m, int i, double roles[MDB_ROLE_COUNT])
+{
+	struct layer_parts lp;
+	layer_parts(m, i, &lp);
+	memcpy(roles, lp.r, sizeof lp.r);
+}
+
 static void sum_roles(const struct mdb_model *m, struct mdb_params *p, double *roles)
 {
 	memset(p, 0, sizeof *p);
@@ -124,42 +180,17 @@ static void sum_roles(const struct mdb_model *m, struct mdb_params *p, double *r
 	double r[MDB_ROLE_COUNT] = {0};
 	double active_experts = 0;
 	for (int i = 0; i < m->n_layer; i++) {
-		double q, k, v, o, small;
-		char kind = m->layer_kinds[i] ? m->layer_kinds[i] : MDB_LAYER_GLOBAL;
-		mixer_params(m, kind, &q, &k, &v, &o, &small);
-		p->attn += q + k + v + o + small;
-		r[MDB_ROLE_ATTN_Q] += q;
-		r[MDB_ROLE_ATTN_K] += k;
-		r[MDB_ROLE_ATTN_V] += v;
-		r[MDB_ROLE_ATTN_OUTPUT] += o;
-		r[MDB_ROLE_NORM] += small;
-		int norms = m->norms_per_layer > 0 ? m->norms_per_layer : 2;
-		p->norms += norms * h;
-		r[MDB_ROLE_NORM] += norms * h;
-		if (mdb_model_layer_is_moe(m, i)) {
-			const struct mdb_moe *e = &m->moe;
-			double one = h * e->expert_ffn;
-			double bias = e->expert_bias ? 2.0 * e->expert_ffn + h : 0;
-			double router = h * e->n_experts + (e->expert_bias ? e->n_experts : 0);
-			p->router += router;
-			r[MDB_ROLE_NORM] += router;
-			p->experts += e->n_experts * (3 * one + bias);
-			active_experts += e->experts_per_token * (3 * one + bias);
-			r[MDB_ROLE_FFN_GATE_EXPS] += e->n_experts * (one + e->expert_ffn * (e->expert_bias ? 1.0 : 0));
-			r[MDB_ROLE_FFN_UP_EXPS] += e->n_experts * (one + e->expert_ffn * (e->expert_bias ? 1.0 : 0));
-			r[MDB_ROLE_FFN_DOWN_EXPS] += e->n_experts * (one + (e->expert_bias ? h : 0));
-			double sh = (double)e->n_shared_experts * h * e->shared_ffn;
-			p->shared += 3 * sh;
-			r[MDB_ROLE_FFN_GATE] += sh;
-			r[MDB_ROLE_FFN_UP] += sh;
-			r[MDB_ROLE_FFN_DOWN] += sh;
-		} else if (m->ffn > 0) {
-			double f = h * m->ffn;
-			p->dense_ffn += 3 * f;
-			r[MDB_ROLE_FFN_GATE] += f;
-			r[MDB_ROLE_FFN_UP] += f;
-			r[MDB_ROLE_FFN_DOWN] += f;
-		}
+		struct layer_parts lp;
+		layer_parts(m, i, &lp);
+		p->attn += lp.attn;
+		p->norms += lp.norms;
+		p->router += lp.router;
+		p->experts += lp.experts;
+		active_experts += lp.active_experts;
+		p->shared += lp.shared;
+		p->dense_ffn += lp.dense_ffn;
+		for (int j = 0; j < MDB_ROLE_COUNT; j++)
+			r[j] += lp.r[j];
 	}
 	p->total = p->embed + p->output + p->attn + p->dense_ffn + p->experts + p->shared + p->router
 		+ p->norms;

@@ -142,6 +142,10 @@ void mdb_model_params(const struct mdb_model *m, struct mdb_params *p);
  * counted under attn_q/k/v/output by what they feed), so that
  * n_layer * params[r] sums to the model's weights of that role. */
 void mdb_model_qshape(const struct mdb_model *m, struct mdb_qshape *s);
+/* Weights of layer i by llama.cpp role (token_embd and output are 0;
+ * norms, small vectors and the MoE router under MDB_ROLE_NORM). Summed
+ * over the layers they give mdb_model_qshape's per-layer roles. */
+void mdb_model_layer_roles(const struct mdb_model *m, int i, double roles[MDB_ROLE_COUNT]);
 
 /* ---- catalog --------------------------------------------------------- */
 struct mdb_models {
