@@ -12,6 +12,7 @@ void mdb_hw_init(struct hw_spec *h)
 	h->host.memory_gb = h->host.memory_available_gb = NAN;
 	h->host.memory_bandwidth_gbps = h->host.fp32_gflops = h->host.int8_gops = NAN;
 	h->storage_read_gbps = NAN;
+	h->storage_mmap_read_gbps = NAN;
 	for (int i = 0; i < HW_MAX_ACCEL; i++) {
 		struct hw_accel *a = &h->accel[i];
 		a->memory_gb = a->memory_bandwidth_gbps = a->fp16_tflops = NAN;
@@ -41,6 +42,16 @@ void mdb_hw_from_profile(struct hw_spec *h, const struct probe_profile *p)
 	h->host.fp32_src = p->compute.fp32.src;
 	h->host.int8_gops = p->compute.int8.gops;
 	h->host.int8_src = p->compute.int8.src;
+	/* storage: the first measured place (where models live) */
+	for (int i = 0; i < p->n_storage; i++) {
+		const struct probe_storage *st = &p->storage[i];
+		if (!(st->seq_read_gbps > 0))
+			continue;
+		h->storage_read_gbps = st->seq_read_gbps;
+		if (st->mmap_read_gbps > 0)
+			h->storage_mmap_read_gbps = st->mmap_read_gbps;
+		break;
+	}
 	h->measured = 1;
 	h->measured_unix = p->created_unix;
 	snprintf(h->fingerprint, sizeof h->fingerprint, "%s", p->fingerprint);

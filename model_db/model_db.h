@@ -59,6 +59,9 @@ struct hw_spec {
 	int n_accel;
 	struct hw_accel accel[HW_MAX_ACCEL];
 	double storage_read_gbps;
+	/* measured by llmcap probe --storage (NAN otherwise; not in the JSON
+	 * schema): reads through mmap page faults, as llama.cpp loads weights */
+	double storage_mmap_read_gbps;
 	/* "measured" block: set when built from a probe profile */
 	int measured;
 	char measured_method[200];
