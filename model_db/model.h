@@ -167,6 +167,21 @@ int mdb_model_from_hf_config(const char *text, size_t len, const char *origin,
 			     struct mdb_model *out, char *err, size_t errlen);
 /* "llama, mistral, ..." — the model_type values the importer reads. */
 const char *mdb_hf_supported_types(void);
+/* Derives the model from a GGUF file's header (model_db/gguf_model.c):
+ * the {arch}.* metadata keys, and the tensor list where the keys are
+ * silent (tied embeddings: no output.weight; q/k/v biases; q/k norms;
+ * vocab from token_embd; which layers are MoE, Mamba or attention).
+ * Supported general.architecture: mdb_gguf_supported_archs(). origin (the
+ * path) names the file in messages and gives the id and m->file; source
+ * is "GGUF header"; published figures are NAN. The result passes the
+ * catalog's validation (mdb_model_parse). Everything in g is untrusted.
+ * 0, -1 out of memory, or -2 with err naming origin, the GGUF key or
+ * tensor and the fix. */
+struct mdb_gguf;
+int mdb_model_from_gguf(const struct mdb_gguf *g, const char *origin, struct mdb_model *out,
+			char *err, size_t errlen);
+/* "llama (also Mistral, Mixtral), qwen2, ..." — the architectures read. */
+const char *mdb_gguf_supported_archs(void);
 /* Parses a catalog text: one model object, or {"schema": "llmcap.models/1",
  * "models": [...]}; appends to c. 0, -1 OOM, -2 bad input. */
 int mdb_models_parse(struct mdb_models *c, const char *text, size_t len, const char *file,
