@@ -16,6 +16,9 @@ static double tol(double pub, double prec)
 	return t;
 }
 
+/* A documented mismatch (published_mismatch) is still held to this. */
+#define DOCUMENTED_TOL 0.03
+
 static double comparable_active(const struct mdb_model *m, const struct mdb_params *p)
 {
 	return m->published_active_no_embd ? p->active - p->embed : p->active;
@@ -58,18 +61,28 @@ static void test_published_counts(void **state)
 		const struct mdb_model *m = &c.v[i];
 		struct mdb_params p;
 		mdb_model_params(m, &p);
-		if (m->published_mismatch[0]) { /* documented exception, printed */
-			fprintf(stderr, "note: %s: %s\n", m->id, m->published_mismatch);
-			continue;
-		}
+		int off = 0, far = 0;
 		if (isfinite(m->published_params)) {
 			checked++;
-			bad += fabs(p.total - m->published_params) > tol(m->published_params, m->published_precision);
+			double d = fabs(p.total - m->published_params);
+			off += d > tol(m->published_params, m->published_precision);
+			far += d > DOCUMENTED_TOL * m->published_params;
 		}
 		if (isfinite(m->published_active_params)) {
-			double a = comparable_active(m, &p);
-			bad += fabs(a - m->published_active_params)
-				> tol(m->published_active_params, m->published_precision);
+			double d = fabs(comparable_active(m, &p) - m->published_active_params);
+			off += d > tol(m->published_active_params, m->published_precision);
+			far += d > DOCUMENTED_TOL * m->published_active_params;
+		}
+		if (m->published_mismatch[0]) {
+			/* a documented exception: printed, still held to DOCUMENTED_TOL,
+			 * and it must still be one (a stale note would hide a fix) */
+			fprintf(stderr, "note: %s: %s\n", m->id, m->published_mismatch);
+			if (far || !off)
+				fprintf(stderr, "%s: documented mismatch %s\n", m->id,
+					far ? "beyond 3%" : "is no longer one; drop published_mismatch");
+			bad += far || !off;
+		} else {
+			bad += off;
 		}
 	}
 	if (bad || getenv("LLMCAP_TEST_VERBOSE")) {
