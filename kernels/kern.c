@@ -1,0 +1,189 @@
+/*
+ * kernels: CPU features, the backend list, the kernel table, type facts.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "kernels/kern_internal.h"
+
+unsigned kern_cpu_features(void)
+{
+	unsigned f = 0;
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		f |= KERN_F_AVX2;   /* every AVX2 CPU has F16C */
+	if ((f & KERN_F_AVX2) && __builtin_cpu_supports("avx512f") &&
+	    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+		f |= KERN_F_AVX512;
+	if ((f & KERN_F_AVX512) && __builtin_cpu_supports("avx512vnni"))
+		f |= KERN_F_AVX512VNNI;
+#if __GNUC__ >= 11 || defined(__clang__)
+	if ((f & KERN_F_AVX512) && __builtin_cpu_supports("avx512bf16"))
+		f |= KERN_F_AVX512BF16;
+	if ((f & KERN_F_AVX2) && __builtin_cpu_supports("avxvnni"))
+		f |= KERN_F_AVXVNNI;
+#endif
+#elif defined(__aarch64__)
+	f |= KERN_F_NEON;
+#endif
+	return f;
+}
+
+char *kern_features_str(unsigned features, char *buf, size_t len)
+{
+	static const struct { unsigned bit; const char *name; } names[] = {
+		{KERN_F_AVX2, "avx2"}, {KERN_F_AVX512, "avx512"},
+		{KERN_F_AVX512VNNI, "avx512vnni"}, {KERN_F_AVX512BF16, "avx512bf16"},
+		{KERN_F_AVXVNNI, "avxvnni"}, {KERN_F_NEON, "neon"},
+	};
+	size_t used = 0;
+	if (len)
+		buf[0] = 0;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if (!(features & names[i].bit) || used >= len)
+			continue;
+		int k = snprintf(buf + used, len - used, "%s%s", used ? " " : "", names[i].name);
+		if (k > 0)
+			used += (size_t)k;
+	}
+	return buf;
+}
+
+static const struct kern_backend *const backends[] = {
+	&kern_backend_generic,
+#if defined(__x86_64__) || defined(__i386__)
+	&kern_backend_avx2,
+	&kern_backend_avx512,
+#endif
+	NULL,
+};
+
+const struct kern_backend *const *kern_backends(void)
+{
+	return backends;
+}
+
+int kern_backend_usable(const struct kern_backend *b, unsigned features)
+{
+	return b && (b->requires & features) == b->requires;
+}
+
+int kern_table_init(struct kern_table *t, unsigned features)
+{
+	memset(t, 0, sizeof *t);
+	t->features = features;
+	for (int k = 0; backends[k]; k++) {
+		const struct kern_backend *b = backends[k];
+		if (!kern_backend_usable(b, features))
+			continue;
+		for (int i = 0; i < QT_COUNT; i++) {
+			if (b->to_float[i]) {
+				t->to_float[i] = b->to_float[i];
+				t->to_float_isa[i] = b->name;
+			}
+			if (b->quantize[i]) {
+				t->quantize[i] = b->quantize[i];
+				t->quantize_isa[i] = b->name;
+			}
+			if (b->dot[i]) {
+				t->dot[i] = b->dot[i];
+				t->dot_isa[i] = b->name;
+			}
+		}
+	}
+	return 0;
+}
+
+int kern_act_type(int wtype)
+{
+	switch (wtype) {
+	case QT_Q4_0: case QT_Q5_0: case QT_Q8_0:
+		return QT_Q8_0;
+	case QT_Q4_1:
+		return QT_Q8_1;
+	case QT_Q4_K: case QT_Q5_K: case QT_Q6_K:
+		return QT_Q8_K;
+	case QT_F32: case QT_F16: case QT_BF16:
+		return QT_F32;
+	default:
+		return -1;
+	}
+}
+
+int kern_type_supported(int wtype)
+{
+	return kern_act_type(wtype) >= 0;
+}
+
+int kern_type_block(int type, int *blck, int *bytes)
+{
+	const struct mdb_qtraits *q = mdb_qtype(type);
+	if (!q || q->blck <= 0) {
+		*blck = 0;
+		*bytes = 0;
+		return -1;
+	}
+	*blck = q->blck;
+	*bytes = q->bytes;
+	return 0;
+}
+
+size_t kern_row_bytes(int type, int64_t n)
+{
+	int blck, bytes;
+	if (kern_type_block(type, &blck, &bytes) != 0 || n < 0 || n % blck)
+		return 0;
+	return (size_t)(n / blck) * (size_t)bytes;
+}
+
+static int check_row(int type, int64_t n, const char *what, char *err, size_t errlen)
+{
+	int blck, bytes;
+	if (kern_type_block(type, &blck, &bytes) != 0) {
+		if (err)
+			snprintf(err, errlen, "%s: unknown tensor type %d", what, type);
+		return -1;
+	}
+	if (n <= 0 || n % blck) {
+		if (err)
+			snprintf(err, errlen, "%s: row of %lld values is not a multiple of the %s block (%d)",
+				 what, (long long)n, mdb_qtype(type)->name, blck);
+		return -1;
+	}
+	return 0;
+}
+
+int kern_dequantize_row(const struct kern_table *t, int type, const void *src, float *dst,
+			int64_t n, char *err, size_t errlen)
+{
+	if (check_row(type, n, "dequantize", err, errlen))
+		return -1;
+	if (!t->to_float[type]) {
+		if (err)
+			snprintf(err, errlen, "dequantize: type %s is not supported by llmcap's kernels",
+				 mdb_qtype(type)->name);
+		return -1;
+	}
+	t->to_float[type](src, dst, n);
+	return 0;
+}
+
+int kern_quantize_row(const struct kern_table *t, int act_type, const float *src, void *dst,
+		      int64_t n, char *err, size_t errlen)
+{
+	if (check_row(act_type, n, "quantize", err, errlen))
+		return -1;
+	if (act_type == QT_F32) {
+		memmove(dst, src, (size_t)n * sizeof(float));
+		return 0;
+	}
+	if (!t->quantize[act_type]) {
+		if (err)
+			snprintf(err, errlen, "quantize: no quantizer to %s (Q8_0, Q8_1, Q8_K only)",
+				 mdb_qtype(act_type)->name);
+		return -1;
+	}
+	t->quantize[act_type](src, dst, n);
+	return 0;
+}

@@ -1,0 +1,525 @@
+/*
+ * kernels: the AVX-512 backend (F + BW + VL + VNNI; a CPU with AVX-512
+ * but no VNNI uses the AVX2 backend). Two 32-weight blocks per 512-bit
+ * register; unsigned x signed byte products through VNNI vpdpbusd, and
+ * k-quant sub-block scales through vpmaddubsw + vpdpwssd. Results equal
+ * the generic kernels up to float summation order; the quantizers are
+ * bit-identical to the generic ones.
+ */
+/* every AVX-512 CPU has F16C; the Makefile flags for *_avx512.c lack it */
+#pragma GCC target("f16c")
+#include <immintrin.h>
+#include <math.h>
+
+#include "kernels/kern_internal.h"
+
+static inline float h2f(uint16_t h)
+{
+	return _cvtsh_ss(h);
+}
+
+/* A float vector: a in the low 8 lanes, b in the high 8. */
+static inline __m512 set2_ps(float a, float b)
+{
+	const __m512d lo = _mm512_castpd256_pd512(_mm256_castps_pd(_mm256_set1_ps(a)));
+	return _mm512_castpd_ps(_mm512_insertf64x4(lo, _mm256_castps_pd(_mm256_set1_ps(b)), 1));
+}
+
+static inline __m512i set2_256(__m256i a, __m256i b)
+{
+	return _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
+}
+
+/* Two blocks of 16 nibble bytes: [a low, a high, b low, b high]. */
+static inline __m512i nibbles64(const uint8_t *qa, const uint8_t *qb)
+{
+	const __m128i a = _mm_loadu_si128((const __m128i *)qa);
+	const __m128i b = _mm_loadu_si128((const __m128i *)qb);
+	const __m512i t = set2_256(_mm256_set_m128i(_mm_srli_epi16(a, 4), a),
+				   _mm256_set_m128i(_mm_srli_epi16(b, 4), b));
+	return _mm512_and_si512(t, _mm512_set1_epi8(0x0F));
+}
+
+static inline __m512i load2_256(const int8_t *a, const int8_t *b)
+{
+	return set2_256(_mm256_loadu_si256((const __m256i *)a), _mm256_loadu_si256((const __m256i *)b));
+}
+
+/* Signed x signed bytes through VNNI: |x| . (y with x's sign). */
+static inline __m512i dot_i8i8(__m512i x, __m512i y)
+{
+	const __mmask64 neg = _mm512_movepi8_mask(x);
+	const __m512i sy = _mm512_mask_sub_epi8(y, neg, _mm512_setzero_si512(), y);
+	return _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(x), sy);
+}
+
+/* ---- float rows ------------------------------------------------------- */
+
+static inline __m512 load_f16(const uint16_t *p)
+{
+	return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+}
+
+static inline __m512 load_bf16(const uint16_t *p)
+{
+	const __m512i u = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p));
+	return _mm512_castsi512_ps(_mm512_slli_epi32(u, 16));
+}
+
+static float dot_f32(int64_t n, const void *w, const void *a)
+{
+	const float *x = w, *y = a;
+	__m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+	int64_t i = 0;
+	for (; i + 32 <= n; i += 32) {
+		s0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i), s0);
+		s1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(y + i + 16), s1);
+	}
+	for (; i + 16 <= n; i += 16)
+		s0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i), s0);
+	float s = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+	for (; i < n; i++)
+		s += x[i] * y[i];
+	return s;
+}
+
+static float dot_f16(int64_t n, const void *w, const void *a)
+{
+	const uint16_t *x = w;
+	const float *y = a;
+	__m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+	int64_t i = 0;
+	for (; i + 32 <= n; i += 32) {
+		s0 = _mm512_fmadd_ps(load_f16(x + i), _mm512_loadu_ps(y + i), s0);
+		s1 = _mm512_fmadd_ps(load_f16(x + i + 16), _mm512_loadu_ps(y + i + 16), s1);
+	}
+	for (; i + 16 <= n; i += 16)
+		s0 = _mm512_fmadd_ps(load_f16(x + i), _mm512_loadu_ps(y + i), s0);
+	float s = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+	for (; i < n; i++)
+		s += h2f(x[i]) * y[i];
+	return s;
+}
+
+static float dot_bf16(int64_t n, const void *w, const void *a)
+{
+	const uint16_t *x = w;
+	const float *y = a;
+	__m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+	int64_t i = 0;
+	for (; i + 32 <= n; i += 32) {
+		s0 = _mm512_fmadd_ps(load_bf16(x + i), _mm512_loadu_ps(y + i), s0);
+		s1 = _mm512_fmadd_ps(load_bf16(x + i + 16), _mm512_loadu_ps(y + i + 16), s1);
+	}
+	for (; i + 16 <= n; i += 16)
+		s0 = _mm512_fmadd_ps(load_bf16(x + i), _mm512_loadu_ps(y + i), s0);
+	float s = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+	for (; i < n; i++)
+		s += kern_bf16_to_fp32(x[i]) * y[i];
+	return s;
+}
+
+static void deq_f16(const void *src, float *dst, int64_t n)
+{
+	const uint16_t *x = src;
+	int64_t i = 0;
+	for (; i + 16 <= n; i += 16)
+		_mm512_storeu_ps(dst + i, load_f16(x + i));
+	for (; i < n; i++)
+		dst[i] = h2f(x[i]);
+}
+
+static void deq_bf16(const void *src, float *dst, int64_t n)
+{
+	const uint16_t *x = src;
+	int64_t i = 0;
+	for (; i + 16 <= n; i += 16)
+		_mm512_storeu_ps(dst + i, load_bf16(x + i));
+	for (; i < n; i++)
+		dst[i] = kern_bf16_to_fp32(x[i]);
+}
+
+/* ---- 32-weight blocks ------------------------------------------------- */
+
+/* 32 int8 (as a 256-bit vector) times d, plus m, to dst. */
+static inline void store_i8x32(float *dst, __m256i q, float d, float m)
+{
+	const __m512 vd = _mm512_set1_ps(d), vm = _mm512_set1_ps(m);
+	const __m512 f0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(q)));
+	const __m512 f1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(q, 1)));
+	_mm512_storeu_ps(dst, _mm512_fmadd_ps(f0, vd, vm));
+	_mm512_storeu_ps(dst + 16, _mm512_fmadd_ps(f1, vd, vm));
+}
+
+static inline __m256i nibbles32(const uint8_t *qs)
+{
+	const __m128i t = _mm_loadu_si128((const __m128i *)qs);
+	return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), _mm256_set1_epi8(0x0F));
+}
+
+static void deq_q4_0(const void *src, float *dst, int64_t n)
+{
+	const struct block_q4_0 *x = src;
+	for (int64_t i = 0; i < n / 32; i++)
+		store_i8x32(dst + 32 * i, _mm256_sub_epi8(nibbles32(x[i].qs), _mm256_set1_epi8(8)),
+			    h2f(x[i].d), 0.0f);
+}
+
+static void deq_q4_1(const void *src, float *dst, int64_t n)
+{
+	const struct block_q4_1 *x = src;
+	for (int64_t i = 0; i < n / 32; i++)
+		store_i8x32(dst + 32 * i, nibbles32(x[i].qs), h2f(x[i].d), h2f(x[i].m));
+}
+
+static void deq_q5_0(const void *src, float *dst, int64_t n)
+{
+	const struct block_q5_0 *x = src;
+	for (int64_t i = 0; i < n / 32; i++) {
+		uint32_t qh;
+		memcpy(&qh, x[i].qh, 4);
+		const __m256i h = _mm256_maskz_mov_epi8(qh, _mm256_set1_epi8(0x10));
+		const __m256i q = _mm256_sub_epi8(_mm256_or_si256(nibbles32(x[i].qs), h), _mm256_set1_epi8(16));
+		store_i8x32(dst + 32 * i, q, h2f(x[i].d), 0.0f);
+	}
+}
+
+static void deq_q8_0(const void *src, float *dst, int64_t n)
+{
+	const struct block_q8_0 *x = src;
+	for (int64_t i = 0; i < n / 32; i++)
+		store_i8x32(dst + 32 * i, _mm256_loadu_si256((const __m256i *)x[i].qs), h2f(x[i].d), 0.0f);
+}
+
+static float dot_q4_0(int64_t n, const void *w, const void *a)
+{
+	const struct block_q4_0 *x = w;
+	const struct block_q8_0 *y = a;
+	const int64_t nb = n / 32;
+	const __m512i eight = _mm512_set1_epi8(8);
+	__m512 acc = _mm512_setzero_ps();
+	int64_t i = 0;
+	for (; i + 2 <= nb; i += 2) {
+		const __m512i q = nibbles64(x[i].qs, x[i + 1].qs);
+		const __m512i v = load2_256(y[i].qs, y[i + 1].qs);
+		const __m512i p = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), q, v),
+						   _mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, v));
+		const __m512 d = set2_ps(h2f(x[i].d) * h2f(y[i].d), h2f(x[i + 1].d) * h2f(y[i + 1].d));
+		acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);
+	}
+	float s = _mm512_reduce_add_ps(acc);
+	for (; i < nb; i++) {
+		int sumi = 0;
+		for (int j = 0; j < 16; j++)
+			sumi += ((x[i].qs[j] & 0xF) - 8) * y[i].qs[j] + ((x[i].qs[j] >> 4) - 8) * y[i].qs[j + 16];
+		s += (float)sumi * h2f(x[i].d) * h2f(y[i].d);
+	}
+	return s;
+}
+
+static float dot_q4_1(int64_t n, const void *w, const void *a)
+{
+	const struct block_q4_1 *x = w;
+	const struct block_q8_1 *y = a;
+	const int64_t nb = n / 32;
+	__m512 acc = _mm512_setzero_ps();
+	float summ = 0;
+	int64_t i = 0;
+	for (; i + 2 <= nb; i += 2) {
+		const __m512i q = nibbles64(x[i].qs, x[i + 1].qs);
+		const __m512i v = load2_256(y[i].qs, y[i + 1].qs);
+		const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, v);
+		const __m512 d = set2_ps(h2f(x[i].d) * h2f(y[i].d), h2f(x[i + 1].d) * h2f(y[i + 1].d));
+		acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);
+		summ += h2f(x[i].m) * h2f(y[i].s) + h2f(x[i + 1].m) * h2f(y[i + 1].s);
+	}
+	float s = _mm512_reduce_add_ps(acc) + summ;
+	for (; i < nb; i++) {
+		int sumi = 0;
+		for (int j = 0; j < 16; j++)
+			sumi += (x[i].qs[j] & 0xF) * y[i].qs[j] + (x[i].qs[j] >> 4) * y[i].qs[j + 16];
+		s += (float)sumi * h2f(x[i].d) * h2f(y[i].d) + h2f(x[i].m) * h2f(y[i].s);
+	}
+	return s;
+}
+
+static float dot_q5_0(int64_t n, const void *w, const void *a)
+{
+	const struct block_q5_0 *x = w;
+	const struct block_q8_0 *y = a;
+	const int64_t nb = n / 32;
+	const __m512i sixteen = _mm512_set1_epi8(16);
+	__m512 acc = _mm512_setzero_ps();
+	int64_t i = 0;
+	for (; i + 2 <= nb; i += 2) {
+		uint32_t ha, hb;
+		memcpy(&ha, x[i].qh, 4);
+		memcpy(&hb, x[i + 1].qh, 4);
+		const __mmask64 k = (__mmask64)ha | ((__mmask64)hb << 32);
+		const __m512i q = _mm512_or_si512(nibbles64(x[i].qs, x[i + 1].qs),
+						  _mm512_maskz_mov_epi8(k, sixteen));
+		const __m512i v = load2_256(y[i].qs, y[i + 1].qs);
+		const __m512i p = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), q, v),
+						   _mm512_dpbusd_epi32(_mm512_setzero_si512(), sixteen, v));
+		const __m512 d = set2_ps(h2f(x[i].d) * h2f(y[i].d), h2f(x[i + 1].d) * h2f(y[i + 1].d));
+		acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);
+	}
+	float s = _mm512_reduce_add_ps(acc);
+	for (; i < nb; i++) {
+		uint32_t qh;
+		memcpy(&qh, x[i].qh, 4);
+		int sumi = 0;
+		for (int j = 0; j < 16; j++) {
+			sumi += (((x[i].qs[j] & 0xF) | (int)((qh >> j) & 1) << 4) - 16) * y[i].qs[j];
+			sumi += (((x[i].qs[j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4) - 16) * y[i].qs[j + 16];
+		}
+		s += (float)sumi * h2f(x[i].d) * h2f(y[i].d);
+	}
+	return s;
+}
+
+static float dot_q8_0(int64_t n, const void *w, const void *a)
+{
+	const struct block_q8_0 *x = w;
+	const struct block_q8_0 *y = a;
+	const int64_t nb = n / 32;
+	__m512 acc = _mm512_setzero_ps();
+	int64_t i = 0;
+	for (; i + 2 <= nb; i += 2) {
+		const __m512i p = dot_i8i8(load2_256(x[i].qs, x[i + 1].qs), load2_256(y[i].qs, y[i + 1].qs));
+		const __m512 d = set2_ps(h2f(x[i].d) * h2f(y[i].d), h2f(x[i + 1].d) * h2f(y[i + 1].d));
+		acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);
+	}
+	float s = _mm512_reduce_add_ps(acc);
+	for (; i < nb; i++) {
+		int sumi = 0;
+		for (int j = 0; j < 32; j++)
+			sumi += x[i].qs[j] * y[i].qs[j];
+		s += (float)sumi * h2f(x[i].d) * h2f(y[i].d);
+	}
+	return s;
+}
+
+/* ---- k-quants --------------------------------------------------------- */
+
+/* int16 scales: a in the low 16 lanes, b in the high 16. */
+static inline __m512i scale2_epi16(int a, int b)
+{
+	return set2_256(_mm256_set1_epi16((short)a), _mm256_set1_epi16((short)b));
+}
+
+static float dot_q4_K(int64_t n, const void *w, const void *a)
+{
+	const struct block_q4_K *x = w;
+	const struct block_q8_K *y = a;
+	__m512 acc = _mm512_setzero_ps();
+	float accm = 0;
+	const __m512i m4 = _mm512_set1_epi8(0x0F);
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		uint8_t sc[8], mn[8];
+		int summ = 0;
+		for (int j = 0; j < 8; j++) {
+			kern_k4_scale_min(j, x[i].scales, &sc[j], &mn[j]);
+			summ += mn[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+		}
+		__m512i sumi = _mm512_setzero_si512();
+		for (int p = 0; p < 4; p++) {
+			const __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * p));
+			const __m512i q4 = _mm512_and_si512(set2_256(q, _mm256_srli_epi16(q, 4)), m4);
+			const __m512i v = _mm512_loadu_si512((const void *)(y[i].qs + 64 * p));
+			sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(q4, v),
+						   scale2_epi16(sc[2 * p], sc[2 * p + 1]));
+		}
+		acc = _mm512_fmadd_ps(_mm512_set1_ps(h2f(x[i].d) * y[i].d), _mm512_cvtepi32_ps(sumi), acc);
+		accm += h2f(x[i].dmin) * y[i].d * (float)summ;
+	}
+	return _mm512_reduce_add_ps(acc) - accm;
+}
+
+static float dot_q5_K(int64_t n, const void *w, const void *a)
+{
+	const struct block_q5_K *x = w;
+	const struct block_q8_K *y = a;
+	__m512 acc = _mm512_setzero_ps();
+	float accm = 0;
+	const __m512i m4 = _mm512_set1_epi8(0x0F), sixteen = _mm512_set1_epi8(16);
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		uint8_t sc[8], mn[8];
+		int summ = 0;
+		for (int j = 0; j < 8; j++) {
+			kern_k4_scale_min(j, x[i].scales, &sc[j], &mn[j]);
+			summ += mn[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+		}
+		const __m256i qh = _mm256_loadu_si256((const __m256i *)x[i].qh);
+		const __m512i qh2 = set2_256(qh, qh);
+		__m512i sumi = _mm512_setzero_si512();
+		for (int p = 0; p < 4; p++) {
+			const __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * p));
+			const __m512i bit = set2_256(_mm256_set1_epi8((char)(1u << (2 * p))),
+						     _mm256_set1_epi8((char)(2u << (2 * p))));
+			const __mmask64 k = _mm512_test_epi8_mask(qh2, bit);
+			__m512i q5 = _mm512_and_si512(set2_256(q, _mm256_srli_epi16(q, 4)), m4);
+			q5 = _mm512_or_si512(q5, _mm512_maskz_mov_epi8(k, sixteen));
+			const __m512i v = _mm512_loadu_si512((const void *)(y[i].qs + 64 * p));
+			sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(q5, v),
+						   scale2_epi16(sc[2 * p], sc[2 * p + 1]));
+		}
+		acc = _mm512_fmadd_ps(_mm512_set1_ps(h2f(x[i].d) * y[i].d), _mm512_cvtepi32_ps(sumi), acc);
+		accm += h2f(x[i].dmin) * y[i].d * (float)summ;
+	}
+	return _mm512_reduce_add_ps(acc) - accm;
+}
+
+/* Q6_K: 64 weights per step: low nibbles of ql[0..63] are weights 0..63
+ * of a half, high nibbles 64..127; their 2 high bits sit in qh at shifts
+ * (0, 2) and (4, 6) for the two 32-byte halves. */
+static float dot_q6_K(int64_t n, const void *w, const void *a)
+{
+	const struct block_q6_K *x = w;
+	const struct block_q8_K *y = a;
+	__m512 acc = _mm512_setzero_ps();
+	const __m512i m4 = _mm512_set1_epi8(0x0F), m3 = _mm512_set1_epi8(3);
+	const __m512i sh[2] = {
+		set2_256(_mm256_set1_epi16(0), _mm256_set1_epi16(2)),
+		set2_256(_mm256_set1_epi16(4), _mm256_set1_epi16(6)),
+	};
+	/* int16 lane k of step c takes scale 4c + k / 8 */
+	__m512i sidx[4];
+	for (int c = 0; c < 4; c++) {
+		int16_t t[32];
+		for (int k = 0; k < 32; k++)
+			t[k] = (int16_t)(4 * c + k / 8);
+		sidx[c] = _mm512_loadu_si512((const void *)t);
+	}
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		const int8_t *sc = x[i].scales;
+		int off = 0;
+		for (int g = 0; g < 16; g++)
+			off += sc[g] * y[i].bsums[g];
+		const __m512i sc16 = _mm512_castsi256_si512(
+			_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc)));
+		__m512i sumi = _mm512_setzero_si512();
+		for (int h = 0; h < 2; h++) {
+			const __m512i ql = _mm512_loadu_si512((const void *)(x[i].ql + 64 * h));
+			const __m256i qh = _mm256_loadu_si256((const __m256i *)(x[i].qh + 32 * h));
+			const __m512i qh2 = set2_256(qh, qh);
+			for (int s = 0; s < 2; s++) {
+				const __m512i lo = s ? _mm512_and_si512(_mm512_srli_epi16(ql, 4), m4)
+						     : _mm512_and_si512(ql, m4);
+				const __m512i hi = _mm512_and_si512(_mm512_srlv_epi16(qh2, sh[s]), m3);
+				const __m512i q6 = _mm512_or_si512(lo, _mm512_slli_epi16(hi, 4));
+				const __m512i v = _mm512_loadu_si512((const void *)(y[i].qs + 128 * h + 64 * s));
+				const __m512i s16 = _mm512_permutexvar_epi16(sidx[2 * h + s], sc16);
+				sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(q6, v), s16);
+			}
+		}
+		const float di = h2f(x[i].d) * y[i].d;
+		acc = _mm512_fmadd_ps(_mm512_set1_ps(di), _mm512_cvtepi32_ps(sumi), acc);
+		acc = _mm512_mask_sub_ps(acc, 1, acc, _mm512_set1_ps(di * (float)(32 * off)));
+	}
+	return _mm512_reduce_add_ps(acc);
+}
+
+/* ---- quantize activations --------------------------------------------- */
+
+static inline __m512 round_away(__m512 x)
+{
+	const __m512 t = _mm512_roundscale_ps(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+	const __m512 frac = _mm512_abs_ps(_mm512_sub_ps(x, t));
+	const __mmask16 up = _mm512_cmp_ps_mask(frac, _mm512_set1_ps(0.5f), _CMP_GE_OQ);
+	const __m512 one = _mm512_castsi512_ps(_mm512_or_si512(
+		_mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32((int)0x80000000u)),
+		_mm512_castps_si512(_mm512_set1_ps(1.0f))));
+	return _mm512_mask_add_ps(t, up, t, one);
+}
+
+static inline void q8_block(const float *x, int8_t *qs, float *d_out, int *sum_out)
+{
+	const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+	const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+	const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+	const __m512 vid = _mm512_set1_ps(id);
+	const __m512i i0 = _mm512_cvttps_epi32(round_away(_mm512_mul_ps(v0, vid)));
+	const __m512i i1 = _mm512_cvttps_epi32(round_away(_mm512_mul_ps(v1, vid)));
+	_mm_storeu_si128((__m128i *)qs, _mm512_cvtepi32_epi8(i0));
+	_mm_storeu_si128((__m128i *)(qs + 16), _mm512_cvtepi32_epi8(i1));
+	*d_out = d;
+	if (sum_out)
+		*sum_out = _mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1));
+}
+
+static void quant_q8_0(const float *x, void *dst, int64_t n)
+{
+	struct block_q8_0 *y = dst;
+	for (int64_t i = 0; i < n / 32; i++) {
+		float d;
+		q8_block(x + 32 * i, y[i].qs, &d, NULL);
+		y[i].d = kern_fp32_to_fp16(d);
+	}
+}
+
+static void quant_q8_1(const float *x, void *dst, int64_t n)
+{
+	struct block_q8_1 *y = dst;
+	for (int64_t i = 0; i < n / 32; i++) {
+		float d;
+		int sum;
+		q8_block(x + 32 * i, y[i].qs, &d, &sum);
+		y[i].d = kern_fp32_to_fp16(d);
+		y[i].s = kern_fp32_to_fp16((float)sum * d);
+	}
+}
+
+static void quant_q8_K(const float *x, void *dst, int64_t n)
+{
+	struct block_q8_K *y = dst;
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		const float *xb = x + i * QK_K;
+		__m512 amaxv = _mm512_setzero_ps();
+		for (int k = 0; k < QK_K; k += 16)
+			amaxv = _mm512_max_ps(amaxv, _mm512_abs_ps(_mm512_loadu_ps(xb + k)));
+		const float amax = _mm512_reduce_max_ps(amaxv);
+		if (amax == 0.0f) {
+			memset(&y[i], 0, sizeof y[i]);
+			continue;
+		}
+		float max = 0;
+		const __m512 va = _mm512_set1_ps(amax);
+		for (int k = 0; k < QK_K; k += 16) {
+			const __mmask16 m = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_loadu_ps(xb + k)), va, _CMP_EQ_OQ);
+			if (m) {
+				max = xb[k + __builtin_ctz((unsigned)m)];
+				break;
+			}
+		}
+		const float iscale = -127.0f / max;
+		const __m512 vs = _mm512_set1_ps(iscale);
+		const __m512i lim = _mm512_set1_epi32(127);
+		for (int k = 0; k < QK_K; k += 16) {
+			const __m512i q = _mm512_min_epi32(lim, _mm512_cvtps_epi32(
+				_mm512_mul_ps(vs, _mm512_loadu_ps(xb + k))));
+			_mm_storeu_si128((__m128i *)(y[i].qs + k), _mm512_cvtepi32_epi8(q));
+			y[i].bsums[k / 16] = (int16_t)_mm512_reduce_add_epi32(q);
+		}
+		y[i].d = 1.0f / iscale;
+	}
+}
+
+const struct kern_backend kern_backend_avx512 = {
+	.name = "avx512",
+	.requires = KERN_F_AVX2 | KERN_F_AVX512 | KERN_F_AVX512VNNI,
+	.to_float = {
+		[QT_F16] = deq_f16, [QT_BF16] = deq_bf16,
+		[QT_Q4_0] = deq_q4_0, [QT_Q4_1] = deq_q4_1, [QT_Q5_0] = deq_q5_0,
+		[QT_Q8_0] = deq_q8_0,
+	},
+	.quantize = {
+		[QT_Q8_0] = quant_q8_0, [QT_Q8_1] = quant_q8_1, [QT_Q8_K] = quant_q8_K,
+	},
+	.dot = {
+		[QT_F32] = dot_f32, [QT_F16] = dot_f16, [QT_BF16] = dot_bf16,
+		[QT_Q4_0] = dot_q4_0, [QT_Q4_1] = dot_q4_1, [QT_Q5_0] = dot_q5_0,
+		[QT_Q8_0] = dot_q8_0,
+		[QT_Q4_K] = dot_q4_K, [QT_Q5_K] = dot_q5_K, [QT_Q6_K] = dot_q6_K,
+	},
+};

@@ -1,0 +1,471 @@
+/*
+ * kernels: the generic C backend, the reference every SIMD kernel is
+ * tested against. Block math as ggml's ggml-quants.c: dequantize_row_*,
+ * quantize_row_q8_{0,1,K}_ref and ggml_vec_dot_*_generic.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/kern_internal.h"
+
+/* ---- scalar conversions ----------------------------------------------- */
+
+float kern_fp16_to_fp32(uint16_t h)
+{
+	return kern_h2f(h);
+}
+
+/* Float to half, round to nearest even: the value is scaled so that the
+ * float adder rounds it at half precision, then the bits are repacked. */
+uint16_t kern_fp32_to_fp16(float f)
+{
+	float base = (fabsf(f) * 0x1.0p+112f) * 0x1.0p-110f;
+	const uint32_t w = kern_f32_bits(f);
+	const uint32_t shl1_w = w + w;
+	const uint32_t sign = w & 0x80000000u;
+	uint32_t bias = shl1_w & 0xFF000000u;
+	if (bias < 0x71000000u)
+		bias = 0x71000000u;
+	base = kern_bits_f32((bias >> 1) + 0x07800000u) + base;
+	const uint32_t bits = kern_f32_bits(base);
+	const uint32_t exp_bits = (bits >> 13) & 0x00007C00u;
+	const uint32_t mantissa_bits = bits & 0x00000FFFu;
+	const uint32_t nonsign = exp_bits + mantissa_bits;
+	return (uint16_t)((sign >> 16) | (shl1_w > 0xFF000000u ? 0x7E00u : nonsign));
+}
+
+float kern_bf16_to_fp32(uint16_t h)
+{
+	return kern_bits_f32((uint32_t)h << 16);
+}
+
+uint16_t kern_fp32_to_bf16(float f)
+{
+	uint32_t u = kern_f32_bits(f);
+	if ((u & 0x7fffffffu) > 0x7f800000u)  /* NaN: keep it a quiet NaN */
+		return (uint16_t)((u >> 16) | 64);
+	return (uint16_t)((u + (0x7fffu + ((u >> 16) & 1))) >> 16);
+}
+
+/* ---- dequantize ------------------------------------------------------- */
+
+static void deq_f32(const void *src, float *dst, int64_t n)
+{
+	memcpy(dst, src, (size_t)n * sizeof(float));
+}
+
+static void deq_f16(const void *src, float *dst, int64_t n)
+{
+	const uint16_t *x = src;
+	for (int64_t i = 0; i < n; i++)
+		dst[i] = kern_h2f(x[i]);
+}
+
+static void deq_bf16(const void *src, float *dst, int64_t n)
+{
+	const uint16_t *x = src;
+	for (int64_t i = 0; i < n; i++)
+		dst[i] = kern_bf16_to_fp32(x[i]);
+}
+
+static void deq_q4_0(const void *src, float *dst, int64_t n)
+{
+	const struct block_q4_0 *x = src;
+	for (int64_t i = 0; i < n / 32; i++) {
+		const float d = kern_h2f(x[i].d);
+		for (int j = 0; j < 16; j++) {
+			dst[i * 32 + j] = (float)((x[i].qs[j] & 0xF) - 8) * d;
+			dst[i * 32 + j + 16] = (float)((x[i].qs[j] >> 4) - 8) * d;
+		}
+	}
+}
+
+static void deq_q4_1(const void *src, float *dst, int64_t n)
+{
+	const struct block_q4_1 *x = src;
+	for (int64_t i = 0; i < n / 32; i++) {
+		const float d = kern_h2f(x[i].d), m = kern_h2f(x[i].m);
+		for (int j = 0; j < 16; j++) {
+			dst[i * 32 + j] = (float)(x[i].qs[j] & 0xF) * d + m;
+			dst[i * 32 + j + 16] = (float)(x[i].qs[j] >> 4) * d + m;
+		}
+	}
+}
+
+static void deq_q5_0(const void *src, float *dst, int64_t n)
+{
+	const struct block_q5_0 *x = src;
+	for (int64_t i = 0; i < n / 32; i++) {
+		const float d = kern_h2f(x[i].d);
+		uint32_t qh;
+		memcpy(&qh, x[i].qh, 4);
+		for (int j = 0; j < 16; j++) {
+			const int h0 = (int)((qh >> j) & 1) << 4;
+			const int h1 = (int)((qh >> (j + 16)) & 1) << 4;
+			dst[i * 32 + j] = (float)(((x[i].qs[j] & 0xF) | h0) - 16) * d;
+			dst[i * 32 + j + 16] = (float)(((x[i].qs[j] >> 4) | h1) - 16) * d;
+		}
+	}
+}
+
+static void deq_q8_0(const void *src, float *dst, int64_t n)
+{
+	const struct block_q8_0 *x = src;
+	for (int64_t i = 0; i < n / 32; i++) {
+		const float d = kern_h2f(x[i].d);
+		for (int j = 0; j < 32; j++)
+			dst[i * 32 + j] = (float)x[i].qs[j] * d;
+	}
+}
+
+static void deq_q8_1(const void *src, float *dst, int64_t n)
+{
+	const struct block_q8_1 *x = src;
+	for (int64_t i = 0; i < n / 32; i++) {
+		const float d = kern_h2f(x[i].d);
+		for (int j = 0; j < 32; j++)
+			dst[i * 32 + j] = (float)x[i].qs[j] * d;
+	}
+}
+
+static void deq_q8_K(const void *src, float *dst, int64_t n)
+{
+	const struct block_q8_K *x = src;
+	for (int64_t i = 0; i < n / QK_K; i++)
+		for (int j = 0; j < QK_K; j++)
+			dst[i * QK_K + j] = (float)x[i].qs[j] * x[i].d;
+}
+
+static void deq_q4_K(const void *src, float *dst, int64_t n)
+{
+	const struct block_q4_K *x = src;
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		const float d = kern_h2f(x[i].d), dmin = kern_h2f(x[i].dmin);
+		const uint8_t *q = x[i].qs;
+		float *y = dst + i * QK_K;
+		for (int j = 0; j < QK_K / 64; j++) {
+			uint8_t sc, m;
+			kern_k4_scale_min(2 * j, x[i].scales, &sc, &m);
+			const float d1 = d * sc, m1 = dmin * m;
+			kern_k4_scale_min(2 * j + 1, x[i].scales, &sc, &m);
+			const float d2 = d * sc, m2 = dmin * m;
+			for (int l = 0; l < 32; l++)
+				y[64 * j + l] = d1 * (float)(q[l] & 0xF) - m1;
+			for (int l = 0; l < 32; l++)
+				y[64 * j + 32 + l] = d2 * (float)(q[l] >> 4) - m2;
+			q += 32;
+		}
+	}
+}
+
+static void deq_q5_K(const void *src, float *dst, int64_t n)
+{
+	const struct block_q5_K *x = src;
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		const float d = kern_h2f(x[i].d), dmin = kern_h2f(x[i].dmin);
+		const uint8_t *ql = x[i].qs, *qh = x[i].qh;
+		float *y = dst + i * QK_K;
+		for (int j = 0; j < QK_K / 64; j++) {
+			uint8_t sc, m;
+			kern_k4_scale_min(2 * j, x[i].scales, &sc, &m);
+			const float d1 = d * sc, m1 = dmin * m;
+			kern_k4_scale_min(2 * j + 1, x[i].scales, &sc, &m);
+			const float d2 = d * sc, m2 = dmin * m;
+			const uint8_t u1 = (uint8_t)(1u << (2 * j)), u2 = (uint8_t)(2u << (2 * j));
+			for (int l = 0; l < 32; l++)
+				y[64 * j + l] = d1 * (float)((ql[l] & 0xF) + (qh[l] & u1 ? 16 : 0)) - m1;
+			for (int l = 0; l < 32; l++)
+				y[64 * j + 32 + l] = d2 * (float)((ql[l] >> 4) + (qh[l] & u2 ? 16 : 0)) - m2;
+			ql += 32;
+		}
+	}
+}
+
+/* Q6_K: in each half of 128 weights, weight w has low 4 bits in ql (w <
+ * 64: low nibble of ql[w], else high nibble of ql[w - 64]), high 2 bits in
+ * qh[w % 32] at bit 2 * (w / 32), and scale sc[w / 16]. */
+static void deq_q6_K(const void *src, float *dst, int64_t n)
+{
+	const struct block_q6_K *x = src;
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		const float d = kern_h2f(x[i].d);
+		float *y = dst + i * QK_K;
+		for (int h = 0; h < 2; h++) {
+			const uint8_t *ql = x[i].ql + 64 * h, *qh = x[i].qh + 32 * h;
+			const int8_t *sc = x[i].scales + 8 * h;
+			for (int w = 0; w < 128; w++) {
+				const int lo = w < 64 ? (ql[w] & 0xF) : (ql[w - 64] >> 4);
+				const int hi = (qh[w % 32] >> (2 * (w / 32))) & 3;
+				y[128 * h + w] = d * (float)sc[w / 16] * (float)((lo | (hi << 4)) - 32);
+			}
+		}
+	}
+}
+
+/* ---- quantize activations --------------------------------------------- */
+
+/* ggml quantize_row_q8_0_ref: d = max|x| / 127, q = round(x / d), half
+ * away from zero. */
+static void quant_q8_0(const float *x, void *dst, int64_t n)
+{
+	struct block_q8_0 *y = dst;
+	for (int64_t i = 0; i < n / 32; i++) {
+		float amax = 0;
+		for (int j = 0; j < 32; j++)
+			amax = fmaxf(amax, fabsf(x[i * 32 + j]));
+		const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+		y[i].d = kern_fp32_to_fp16(d);
+		for (int j = 0; j < 32; j++)
+			y[i].qs[j] = (int8_t)roundf(x[i * 32 + j] * id);
+	}
+}
+
+/* ggml quantize_row_q8_1_ref: as Q8_0, plus s = d * sum(q). */
+static void quant_q8_1(const float *x, void *dst, int64_t n)
+{
+	struct block_q8_1 *y = dst;
+	for (int64_t i = 0; i < n / 32; i++) {
+		float amax = 0;
+		for (int j = 0; j < 32; j++)
+			amax = fmaxf(amax, fabsf(x[i * 32 + j]));
+		const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+		int sum = 0;
+		for (int j = 0; j < 32; j++) {
+			y[i].qs[j] = (int8_t)roundf(x[i * 32 + j] * id);
+			sum += y[i].qs[j];
+		}
+		y[i].d = kern_fp32_to_fp16(d);
+		y[i].s = kern_fp32_to_fp16((float)sum * d);
+	}
+}
+
+/* ggml quantize_row_q8_K_ref: the value of largest magnitude maps to
+ * -127 (iscale = -127 / max), round to nearest even, clamp at 127; float
+ * scale d = 1 / iscale; bsums: sums of each 16 quants. */
+static void quant_q8_K(const float *x, void *dst, int64_t n)
+{
+	struct block_q8_K *y = dst;
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		const float *xb = x + i * QK_K;
+		float amax = 0, max = 0;
+		for (int j = 0; j < QK_K; j++) {
+			if (fabsf(xb[j]) > amax) {
+				amax = fabsf(xb[j]);
+				max = xb[j];
+			}
+		}
+		if (amax == 0.0f) {
+			memset(&y[i], 0, sizeof y[i]);
+			continue;
+		}
+		const float iscale = -127.0f / max;
+		for (int j = 0; j < QK_K; j++) {
+			long v = lrintf(iscale * xb[j]);
+			y[i].qs[j] = (int8_t)(v > 127 ? 127 : v);
+		}
+		for (int j = 0; j < QK_K / 16; j++) {
+			int s = 0;
+			for (int l = 0; l < 16; l++)
+				s += y[i].qs[16 * j + l];
+			y[i].bsums[j] = (int16_t)s;
+		}
+		y[i].d = 1.0f / iscale;
+	}
+}
+
+/* ---- dot products ----------------------------------------------------- */
+
+static float dot_f32(int64_t n, const void *w, const void *a)
+{
+	const float *x = w, *y = a;
+	double s = 0;
+	for (int64_t i = 0; i < n; i++)
+		s += (double)x[i] * y[i];
+	return (float)s;
+}
+
+static float dot_f16(int64_t n, const void *w, const void *a)
+{
+	const uint16_t *x = w;
+	const float *y = a;
+	double s = 0;
+	for (int64_t i = 0; i < n; i++)
+		s += (double)kern_h2f(x[i]) * y[i];
+	return (float)s;
+}
+
+static float dot_bf16(int64_t n, const void *w, const void *a)
+{
+	const uint16_t *x = w;
+	const float *y = a;
+	double s = 0;
+	for (int64_t i = 0; i < n; i++)
+		s += (double)kern_bf16_to_fp32(x[i]) * y[i];
+	return (float)s;
+}
+
+static float dot_q4_0(int64_t n, const void *w, const void *a)
+{
+	const struct block_q4_0 *x = w;
+	const struct block_q8_0 *y = a;
+	float s = 0;
+	for (int64_t i = 0; i < n / 32; i++) {
+		int sumi = 0;
+		for (int j = 0; j < 16; j++) {
+			sumi += ((x[i].qs[j] & 0xF) - 8) * y[i].qs[j];
+			sumi += ((x[i].qs[j] >> 4) - 8) * y[i].qs[j + 16];
+		}
+		s += (float)sumi * kern_h2f(x[i].d) * kern_h2f(y[i].d);
+	}
+	return s;
+}
+
+static float dot_q4_1(int64_t n, const void *w, const void *a)
+{
+	const struct block_q4_1 *x = w;
+	const struct block_q8_1 *y = a;
+	float s = 0;
+	for (int64_t i = 0; i < n / 32; i++) {
+		int sumi = 0;
+		for (int j = 0; j < 16; j++) {
+			sumi += (x[i].qs[j] & 0xF) * y[i].qs[j];
+			sumi += (x[i].qs[j] >> 4) * y[i].qs[j + 16];
+		}
+		s += (float)sumi * kern_h2f(x[i].d) * kern_h2f(y[i].d) +
+		     kern_h2f(x[i].m) * kern_h2f(y[i].s);
+	}
+	return s;
+}
+
+static float dot_q5_0(int64_t n, const void *w, const void *a)
+{
+	const struct block_q5_0 *x = w;
+	const struct block_q8_0 *y = a;
+	float s = 0;
+	for (int64_t i = 0; i < n / 32; i++) {
+		uint32_t qh;
+		memcpy(&qh, x[i].qh, 4);
+		int sumi = 0;
+		for (int j = 0; j < 16; j++) {
+			const int h0 = (int)((qh >> j) & 1) << 4;
+			const int h1 = (int)((qh >> (j + 16)) & 1) << 4;
+			sumi += (((x[i].qs[j] & 0xF) | h0) - 16) * y[i].qs[j];
+			sumi += (((x[i].qs[j] >> 4) | h1) - 16) * y[i].qs[j + 16];
+		}
+		s += (float)sumi * kern_h2f(x[i].d) * kern_h2f(y[i].d);
+	}
+	return s;
+}
+
+static float dot_q8_0(int64_t n, const void *w, const void *a)
+{
+	const struct block_q8_0 *x = w;
+	const struct block_q8_0 *y = a;
+	float s = 0;
+	for (int64_t i = 0; i < n / 32; i++) {
+		int sumi = 0;
+		for (int j = 0; j < 32; j++)
+			sumi += x[i].qs[j] * y[i].qs[j];
+		s += (float)sumi * kern_h2f(x[i].d) * kern_h2f(y[i].d);
+	}
+	return s;
+}
+
+/* Q4_K . Q8_K: per super-block d * sum_j sc_j * (q4 . q8)_j minus
+ * dmin * sum_j m_j * (sum of q8 in sub-block j, from bsums). */
+static float dot_q4_K(int64_t n, const void *w, const void *a)
+{
+	const struct block_q4_K *x = w;
+	const struct block_q8_K *y = a;
+	float s = 0;
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		int sumi = 0, summ = 0;
+		for (int j = 0; j < QK_K / 32; j++) {
+			uint8_t sc, m;
+			kern_k4_scale_min(j, x[i].scales, &sc, &m);
+			const uint8_t *q = x[i].qs + 32 * (j / 2);
+			const int8_t *q8 = y[i].qs + 32 * j;
+			int sj = 0;
+			for (int l = 0; l < 32; l++)
+				sj += (j & 1 ? q[l] >> 4 : q[l] & 0xF) * q8[l];
+			sumi += sc * sj;
+			summ += m * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+		}
+		s += y[i].d * (kern_h2f(x[i].d) * (float)sumi - kern_h2f(x[i].dmin) * (float)summ);
+	}
+	return s;
+}
+
+static float dot_q5_K(int64_t n, const void *w, const void *a)
+{
+	const struct block_q5_K *x = w;
+	const struct block_q8_K *y = a;
+	float s = 0;
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		int sumi = 0, summ = 0;
+		for (int j = 0; j < QK_K / 32; j++) {
+			uint8_t sc, m;
+			kern_k4_scale_min(j, x[i].scales, &sc, &m);
+			const uint8_t *q = x[i].qs + 32 * (j / 2);
+			const int8_t *q8 = y[i].qs + 32 * j;
+			int sj = 0;
+			for (int l = 0; l < 32; l++) {
+				const int lo = j & 1 ? q[l] >> 4 : q[l] & 0xF;
+				const int hi = (x[i].qh[l] >> j) & 1;
+				sj += (lo | (hi << 4)) * q8[l];
+			}
+			sumi += sc * sj;
+			summ += m * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+		}
+		s += y[i].d * (kern_h2f(x[i].d) * (float)sumi - kern_h2f(x[i].dmin) * (float)summ);
+	}
+	return s;
+}
+
+static float dot_q6_K(int64_t n, const void *w, const void *a)
+{
+	const struct block_q6_K *x = w;
+	const struct block_q8_K *y = a;
+	float s = 0;
+	for (int64_t i = 0; i < n / QK_K; i++) {
+		int sumi = 0;
+		for (int h = 0; h < 2; h++) {
+			const uint8_t *ql = x[i].ql + 64 * h, *qh = x[i].qh + 32 * h;
+			const int8_t *sc = x[i].scales + 8 * h;
+			const int8_t *q8 = y[i].qs + 128 * h;
+			for (int g = 0; g < 8; g++) {
+				int sg = 0;
+				for (int l = 0; l < 16; l++) {
+					const int wi = 16 * g + l;
+					const int lo = wi < 64 ? (ql[wi] & 0xF) : (ql[wi - 64] >> 4);
+					const int hi = (qh[wi % 32] >> (2 * (wi / 32))) & 3;
+					sg += ((lo | (hi << 4)) - 32) * q8[wi];
+				}
+				sumi += sc[g] * sg;
+			}
+		}
+		s += kern_h2f(x[i].d) * y[i].d * (float)sumi;
+	}
+	return s;
+}
+
+const struct kern_backend kern_backend_generic = {
+	.name = "generic",
+	.requires = 0,
+	.to_float = {
+		[QT_F32] = deq_f32, [QT_F16] = deq_f16, [QT_BF16] = deq_bf16,
+		[QT_Q4_0] = deq_q4_0, [QT_Q4_1] = deq_q4_1, [QT_Q5_0] = deq_q5_0,
+		[QT_Q8_0] = deq_q8_0, [QT_Q8_1] = deq_q8_1, [QT_Q8_K] = deq_q8_K,
+		[QT_Q4_K] = deq_q4_K, [QT_Q5_K] = deq_q5_K, [QT_Q6_K] = deq_q6_K,
+	},
+	.quantize = {
+		[QT_Q8_0] = quant_q8_0, [QT_Q8_1] = quant_q8_1, [QT_Q8_K] = quant_q8_K,
+	},
+	.dot = {
+		[QT_F32] = dot_f32, [QT_F16] = dot_f16, [QT_BF16] = dot_bf16,
+		[QT_Q4_0] = dot_q4_0, [QT_Q4_1] = dot_q4_1, [QT_Q5_0] = dot_q5_0,
+		[QT_Q8_0] = dot_q8_0,
+		[QT_Q4_K] = dot_q4_K, [QT_Q5_K] = dot_q5_K, [QT_Q6_K] = dot_q6_K,
+	},
+};

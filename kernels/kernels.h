@@ -1,0 +1,207 @@
+/*
+ * kernels: real quantized inference on the CPU.
+ *
+ *  - Row kernels over GGUF blocks (model_db/quant.h, byte-compatible with
+ *    ggml): dequantize a row to float, quantize float activations to
+ *    Q8_0 / Q8_1 / Q8_K, and dot a quantized weight row with quantized
+ *    activations, paired as ggml pairs them (kern_act_type).
+ *  - Backends: one const ops table per ISA (generic C, AVX2, AVX-512 with
+ *    VNNI), listed by kern_backends(). kern_table_init() fills a plain
+ *    struct kern_table with the best function of each kind the given CPU
+ *    features allow; callers pass that table explicitly.
+ *  - Matrix-vector (decode) and matrix-matrix (prefill) products over a
+ *    row-major quantized matrix, split over a thread pool bound with hwloc.
+ *  - Transformer ops (RMSNorm, RoPE, softmax, GQA attention, SwiGLU) and a
+ *    llama-family forward pass over a mmapped GGUF file.
+ *
+ * Math follows ggml (ggml/src/ggml-quants.c, ggml-cpu): the same block
+ * layouts, scales, rounding of the reference quantizers and pairing of
+ * weight and activation types.
+ *
+ * Errors: int-returning functions return 0 on success and a negative
+ * value on failure (-1 bad argument or unsupported type, -2 out of memory
+ * or system failure), with a message in err when err is not NULL. No
+ * function exits or prints.
+ */
+#ifndef LLMCAP_KERNELS_H
+#define LLMCAP_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model_db/quant.h"
+
+/* ---- scalar conversions ----------------------------------------------- */
+float kern_fp16_to_fp32(uint16_t h);
+uint16_t kern_fp32_to_fp16(float f);        /* round to nearest even */
+float kern_bf16_to_fp32(uint16_t h);
+uint16_t kern_fp32_to_bf16(float f);        /* round to nearest even, NaN kept */
+
+/* ---- CPU features ----------------------------------------------------- */
+enum kern_feature {
+	KERN_F_AVX2 = 1u << 0,        /* AVX2 + FMA + F16C */
+	KERN_F_AVX512 = 1u << 1,      /* AVX-512 F + BW + VL */
+	KERN_F_AVX512VNNI = 1u << 2,  /* AVX-512 VNNI */
+	KERN_F_AVX512BF16 = 1u << 3,
+	KERN_F_AVXVNNI = 1u << 4,     /* 256-bit AVX-VNNI */
+	KERN_F_NEON = 1u << 5,
+};
+/* Features of the CPU this runs on (cpuid through __builtin_cpu_supports;
+ * only those this build has kernels for). */
+unsigned kern_cpu_features(void);
+/* "avx2 avx512 avx512vnni" into buf (empty string for none); returns buf. */
+char *kern_features_str(unsigned features, char *buf, size_t len);
+
+/* ---- row kernels ------------------------------------------------------ */
+/* n: elements in the row, a multiple of the type's block size. */
+typedef void (*kern_to_float_fn)(const void *src, float *dst, int64_t n);
+typedef void (*kern_quantize_fn)(const float *src, void *dst, int64_t n);
+/* w: a row of the weight type; a: the same n values in kern_act_type(). */
+typedef float (*kern_dot_fn)(int64_t n, const void *w, const void *a);
+
+/* One backend: every entry may be NULL where the backend has no kernel of
+ * its own. Indexed by ggml type id: to_float and dot by the weight type,
+ * quantize by the activation type (QT_Q8_0, QT_Q8_1, QT_Q8_K). */
+struct kern_backend {
+	const char *name;             /* "generic", "avx2", "avx512" */
+	unsigned requires;            /* KERN_F_* all needed to run it */
+	kern_to_float_fn to_float[QT_COUNT];
+	kern_quantize_fn quantize[QT_COUNT];
+	kern_dot_fn dot[QT_COUNT];
+};
+/* All backends of this build, generic first, NULL-terminated. Static. */
+const struct kern_backend *const *kern_backends(void);
+/* 1 when every feature the backend requires is in features. */
+int kern_backend_usable(const struct kern_backend *b, unsigned features);
+
+/* The chosen function of each kind, and the backend it came from. */
+struct kern_table {
+	unsigned features;
+	kern_to_float_fn to_float[QT_COUNT];
+	kern_quantize_fn quantize[QT_COUNT];
+	kern_dot_fn dot[QT_COUNT];
+	const char *to_float_isa[QT_COUNT];  /* backend name, NULL if none */
+	const char *quantize_isa[QT_COUNT];
+	const char *dot_isa[QT_COUNT];
+};
+/* Fills t with, for each entry, the last usable backend's function (the
+ * generic one when no SIMD backend has it). features: kern_cpu_features()
+ * or a subset of it (0 gives the generic C kernels). Returns 0. */
+int kern_table_init(struct kern_table *t, unsigned features);
+
+/* The activation type ggml pairs with weight type wtype: Q8_0 for
+ * Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1, Q8_K for Q4_K/Q5_K/Q6_K, F32 for
+ * F32/F16/BF16. -1 for a type llmcap has no kernels for. */
+int kern_act_type(int wtype);
+/* 1 when wtype has a dequantize and a dot kernel. */
+int kern_type_supported(int wtype);
+/* Block size (weights) and bytes per block of a type; 0 and -1 when the
+ * type is unknown. */
+int kern_type_block(int type, int *blck, int *bytes);
+/* Bytes of a row of n values of type; 0 when n is not a multiple of the
+ * block size or the type is unknown. */
+size_t kern_row_bytes(int type, int64_t n);
+
+/* Checked wrappers over the table: 0, or -1 (err says why) for an
+ * unsupported type or n not a multiple of the block size. */
+int kern_dequantize_row(const struct kern_table *t, int type, const void *src, float *dst,
+			int64_t n, char *err, size_t errlen);
+int kern_quantize_row(const struct kern_table *t, int act_type, const float *src, void *dst,
+		      int64_t n, char *err, size_t errlen);
+
+/* ---- thread pool ------------------------------------------------------ */
+/* n_threads threads, the caller being thread 0 while it runs a task and
+ * n_threads - 1 workers waiting between tasks (spinning briefly, then
+ * sleeping). With bind, each worker is bound with hwloc to its own core
+ * (core i+1 for worker i, over the machine's cores) and the calling thread
+ * to the first core while inside kern_pool_run; a binding that fails
+ * leaves that thread unbound (kern_pool_bound() says so). */
+struct kern_pool;
+typedef void (*kern_task_fn)(void *arg, int ith, int nth);
+/* n_threads <= 0: one per physical core. *out set on success; free with
+ * kern_pool_delete. */
+int kern_pool_new(struct kern_pool **out, int n_threads, int bind, char *err, size_t errlen);
+void kern_pool_delete(struct kern_pool *p);
+int kern_pool_threads(const struct kern_pool *p);  /* 1 for NULL */
+int kern_pool_bound(const struct kern_pool *p);    /* 1 when every thread got its core */
+/* Runs fn(arg, ith, nth) for ith in [0, nth) and returns when all have
+ * finished. p may be NULL: fn(arg, 0, 1) on the caller. Not reentrant. */
+void kern_pool_run(struct kern_pool *p, kern_task_fn fn, void *arg);
+/* Physical cores per hwloc (>= 1). */
+int kern_physical_cores(void);
+
+/* ---- matrix products -------------------------------------------------- */
+/* A row-major matrix of rows x cols values of one type, not owned (often
+ * pointing into a mmapped GGUF file). cols must be a multiple of the
+ * type's block size; row_bytes = kern_row_bytes(type, cols). */
+struct kern_mat {
+	int type;
+	int64_t rows, cols;
+	size_t row_bytes;
+	const void *data;
+};
+/* Fills m; 0, or -1 for an unsupported type or cols not a multiple of its
+ * block size. */
+int kern_mat_init(struct kern_mat *m, int type, int64_t rows, int64_t cols, const void *data,
+		  char *err, size_t errlen);
+
+/* Bytes of work buffer kern_matvec / kern_matmul need for n_tok rows of
+ * activations against w (the quantized activations). */
+size_t kern_matmul_work_size(const struct kern_mat *w, int64_t n_tok);
+
+/* y[r] = sum_c W[r][c] * x[c], r < w->rows (decode). x: cols floats,
+ * quantized once into work (kern_matmul_work_size(w, 1) bytes) unless the
+ * weights are float. pool may be NULL. 0 or -1 (bad argument). */
+int kern_matvec(const struct kern_table *t, struct kern_pool *pool, const struct kern_mat *w,
+		const float *x, float *y, void *work, char *err, size_t errlen);
+/* The same with x already quantized to kern_act_type(w->type) (float for
+ * float weights): lets several matrices share one quantized input. */
+int kern_matvec_q(const struct kern_table *t, struct kern_pool *pool, const struct kern_mat *w,
+		  const void *xq, float *y, char *err, size_t errlen);
+
+/* Y[i][r] = sum_c W[r][c] * X[i][c] for i < n_tok (prefill). X: n_tok x
+ * cols floats, row stride ldx floats; Y: n_tok x rows floats, row stride
+ * ldy. Each X row is quantized once into work (kern_matmul_work_size(w,
+ * n_tok) bytes) and reused for every weight row; weight rows are walked in
+ * tiles that stay in cache while every token passes over them. */
+int kern_matmul(const struct kern_table *t, struct kern_pool *pool, const struct kern_mat *w,
+		const float *X, int64_t ldx, int64_t n_tok, float *Y, int64_t ldy, void *work,
+		char *err, size_t errlen);
+
+/* ---- transformer ops (plain float; single row unless said) ----------- */
+/* out = x / sqrt(mean(x^2) + eps) * w (w may be NULL: no weight). out may
+ * be x. */
+void kern_rmsnorm(float *out, const float *x, const float *w, int64_t n, float eps);
+
+enum kern_rope_mode {
+	KERN_ROPE_NORM = 0,   /* llama: rotates pairs (x[2i], x[2i+1]) */
+	KERN_ROPE_NEOX = 2,   /* qwen2/3, neox: rotates (x[i], x[i + n_rot/2]) */
+};
+/* Rotates the first n_rot dims of each of n_head heads of head_dim floats
+ * in x (contiguous heads) for position pos: theta_i = pos * base^(-2i/n_rot).
+ * n_rot even and <= head_dim. */
+void kern_rope(float *x, int n_head, int head_dim, int n_rot, int64_t pos, float freq_base,
+	       enum kern_rope_mode mode);
+/* x = softmax(x) in place (max subtracted); n >= 1. */
+void kern_softmax(float *x, int64_t n);
+/* out = silu(gate) * up; out may alias gate or up. */
+void kern_swiglu(float *out, const float *gate, const float *up, int64_t n);
+
+/* A KV cache of one layer: n_ctx positions x n_head_kv heads x head_dim,
+ * keys and values of type QT_F32 or QT_F16, position-major. */
+struct kern_kv {
+	int type;                 /* QT_F32 or QT_F16 */
+	int n_ctx, n_head_kv, head_dim;
+	void *k, *v;              /* (n_ctx, n_head_kv, head_dim) each */
+};
+/* Stores one position's k and v (n_head_kv * head_dim floats each). */
+void kern_kv_store(struct kern_kv *kv, int pos, const float *k, const float *v);
+/* Grouped-query attention of one query position: q is n_head x head_dim,
+ * query head h reads KV head h / (n_head / n_head_kv); attends to cache
+ * positions [0, n_pos) with scale 1/sqrt(head_dim). out: n_head x
+ * head_dim. scratch: n_pos floats. Heads h in [h0, h1) only (threads
+ * split heads). */
+void kern_attention(const struct kern_kv *kv, int n_head, const float *q, int n_pos,
+		    float *out, float *scratch, int h0, int h1);
+
+#endif
