@@ -101,6 +101,26 @@ void rep_gguf_text(const struct mdb_gguf *g, const char *path, FILE *out);
 /* The same as one JSON object (schema llmcap.gguf/1), every tensor listed;
  * strings longer than 256 bytes are cut and marked "truncated". */
 char *rep_gguf_json(const struct mdb_gguf *g, const char *path, int pretty);
+/* The model derived from a GGUF header (mdb_model_from_gguf) beside the
+ * file (reports/rep_gguf_model.c). m NULL: it could not be derived and
+ * why is model_err. p: mdb_model_params(m). The parameter check matches
+ * when the count from the architecture is within REP_PARAMS_MATCH
+ * (relative) of the file's tensors. */
+#define REP_PARAMS_MATCH 0.001
+struct mdb_model;
+struct mdb_params;
+/* "architecture: ... attention gqa", a blank line, then the model as
+ * `llmcap models` shows it (also used for config.json). */
+void rep_model_text(const struct mdb_model *m, const struct mdb_params *p, FILE *out);
+/* Section "Model (derived from the header)": rep_model_text and the
+ * parameter check, or why the model could not be derived. */
+void rep_gguf_model_text(const struct mdb_gguf *g, const struct mdb_model *m,
+			 const struct mdb_params *p, const char *model_err, FILE *out);
+/* rep_gguf_json's object plus "model": the llmcap.models/1 model object
+ * with "params_check": {"from_architecture", "in_file", "difference",
+ * "match"}; or "model": null and "model_error". */
+char *rep_gguf_model_json(const struct mdb_gguf *g, const char *path, const struct mdb_model *m,
+			  const struct mdb_params *p, const char *model_err, int pretty);
 
 /* ---- model catalog (llmcap models, llmcap.models/1) ------------------- */
 struct mdb_model;
