@@ -10,45 +10,6 @@
 #define O(n, m, h) {n, CLI_STR, NULL, m, h}
 #define F(n, h) {n, CLI_FLAG, NULL, NULL, h}
 
-static const struct cli_opt fit_opts[] = {
-	O("hw", "H", "machine: this, a catalog id, or a hardware JSON file"),
-	O("ctx", "N", "context window to allocate (tokens)"),
-	O("min-tps", "X", "minimum decode tokens/s to count as fitting"),
-	F("json", "print one JSON object"),
-	{0},
-};
-static const struct cli_opt plan_opts[] = {
-	O("model", "M", "catalog id, GGUF file or config.json"),
-	O("quant", "Q", "quantization (e.g. Q4_K_M)"),
-	O("ctx", "N", "context window (tokens)"),
-	O("depth", "D", "tokens already in context"),
-	O("prompt", "P", "prompt length (tokens)"),
-	O("gen", "G", "tokens to generate"),
-	O("batch", "B", "concurrent streams"),
-	O("hw", "H", "machine: this, a catalog id, or a hardware JSON file"),
-	O("engine", "E", "llama.cpp (default) or llmcap"),
-	O("gpu-layers", "N|auto", "layers on the accelerator"),
-	O("kv-quant", "Q", "KV cache type: f16, q8_0, q4_0"),
-	F("json", "print one JSON object"),
-	{0},
-};
-static const struct cli_opt buy_opts[] = {
-	O("model", "M", "catalog id, GGUF file or config.json"),
-	O("quant", "Q", "quantization"),
-	O("ctx", "N", "context window (tokens)"),
-	O("min-tps", "X", "decode tokens/s wanted"),
-	O("budget", "USD", "most you will spend"),
-	F("json", "print one JSON object"),
-	{0},
-};
-static const struct cli_opt compare_opts[] = {
-	O("hw", "H1,H2,...", "machines to compare"),
-	O("model", "M", "catalog id, GGUF file or config.json"),
-	O("quant", "Q", "quantization"),
-	O("ctx", "N", "context window (tokens)"),
-	F("json", "print one JSON object"),
-	{0},
-};
 static const struct cli_opt verify_opts[] = {
 	O("model", "M", "catalog id, GGUF file or config.json"),
 	O("quant", "Q", "quantization"),
@@ -72,21 +33,6 @@ static const struct cli_opt no_opts[] = {{0}};
 #define SIM "the simulator (issue: Simulator — plan, fit, buy, compare)"
 #define MDB "model_db (issue: models, quantizations and buyable hardware)"
 
-const struct cli_cmd cmd_fit = {
-	"fit", "What this machine (or H) can run, and how fast", "fit [--hw H] [--ctx N] [--min-tps X] [--json]",
-	NULL, SIM, fit_opts, cli_not_built};
-const struct cli_cmd cmd_plan = {
-	"plan", "Predict memory, prefill and decode speed of one model on one machine",
-	"plan --model M [--quant Q] [--ctx N] [--depth D] [--prompt P] [--gen G] [--batch B]\n"
-	"            [--hw H] [--engine E] [--gpu-layers N|auto] [--kv-quant Q] [--json]",
-	NULL, SIM, plan_opts, cli_not_built};
-const struct cli_cmd cmd_buy = {
-	"buy", "What to buy to run a model at a speed, ranked by price",
-	"buy --model M [--quant Q] [--ctx N] [--min-tps X] [--budget USD] [--json]",
-	NULL, SIM, buy_opts, cli_not_built};
-const struct cli_cmd cmd_compare = {
-	"compare", "Compare machines on one model", "compare --hw H1,H2,... --model M [...]",
-	NULL, SIM, compare_opts, cli_not_built};
 const struct cli_cmd cmd_verify = {
 	"verify", "Run the model with llmcap's kernels and print predicted beside measured",
 	"verify --model M [--quant Q] [--gguf FILE] [--ctx N] [--json]",

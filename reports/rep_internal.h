@@ -41,4 +41,7 @@ void rep_wrap(FILE *out, const char *first_prefix, size_t prefix_cols,
 /* rep_table_print with every line indented by indent spaces. */
 void rep_table_print_indent(const struct rep_table *t, FILE *out, int indent);
 
+/* One llmcap.plan/1 object as a cJSON tree (caller owns it); NULL on OOM. */
+cJSON *rep_plan_cjson(const struct rep_plan *r);
+
 #endif

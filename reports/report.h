@@ -136,4 +136,69 @@ char *rep_models_json(const struct mdb_model *models, const struct mdb_params *p
 void rep_models_text(const struct mdb_model *models, const struct mdb_params *params, int n,
 		     FILE *out);
 
+/* ---- predictions (llmcap plan, fit, buy, compare) ---------------------- */
+struct sim_weights;
+struct sim_workload;
+struct sim_pred;
+#define REP_PLAN_SCHEMA "llmcap.plan/1"
+/* One prediction with what it was made for (all borrowed). */
+struct rep_plan {
+	const struct hw_spec *hw;
+	const struct mdb_model *model;
+	const struct sim_weights *weights;
+	const struct sim_workload *wl;
+	const struct sim_pred *pred;
+};
+/* `llmcap plan`: memory breakdown, placement and why, prefill/decode
+ * with the error band, the bottleneck, decode against context, the
+ * assumptions. Every speed is marked predicted. */
+void rep_plan_text(const struct rep_plan *r, FILE *out);
+/* The llmcap.plan/1 object (docs/plan-schema.md). */
+char *rep_plan_json(const struct rep_plan *r, int pretty);
+
+/* `llmcap fit`: catalog models x quantizations on one machine. rows are
+ * in rank order (the caller ranks); best marks the row chosen for its
+ * model. */
+#define REP_FIT_SCHEMA "llmcap.fit/1"
+struct rep_fit_row {
+	const struct mdb_model *model;
+	const struct sim_weights *weights;
+	const struct sim_pred *pred;
+	double capability;          /* sim_capability: parameters, the ranking heuristic */
+	int meets;                  /* fits and decode >= min_tps */
+	int best;                   /* the row shown for its model */
+};
+struct rep_fit {
+	const struct hw_spec *hw;
+	const struct sim_workload *wl;
+	double min_tps;
+	int all;                    /* text: every row, not only each model's best */
+	int n;
+	const struct rep_fit_row *rows;
+	double elapsed_s;           /* time the predictions took */
+};
+void rep_fit_text(const struct rep_fit *f, FILE *out);
+char *rep_fit_json(const struct rep_fit *f, int pretty);
+
+/* `llmcap buy` and `llmcap compare`: one model on several machines. */
+#define REP_BUY_SCHEMA "llmcap.buy/1"
+#define REP_COMPARE_SCHEMA "llmcap.compare/1"
+struct rep_buy_row {
+	const struct hw_spec *hw;
+	const struct sim_pred *pred;
+	int meets;                  /* fits, decode >= min_tps, within budget */
+};
+struct rep_buy {
+	const char *schema;         /* REP_BUY_SCHEMA or REP_COMPARE_SCHEMA */
+	const struct mdb_model *model;
+	const struct sim_weights *weights;
+	const struct sim_workload *wl;
+	double min_tps, budget;     /* NAN: not given */
+	int n;
+	const struct rep_buy_row *rows;
+};
+void rep_buy_text(const struct rep_buy *b, FILE *out);
+void rep_compare_text(const struct rep_buy *b, FILE *out);
+char *rep_buy_json(const struct rep_buy *b, int pretty);
+
 #endif

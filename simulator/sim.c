@@ -328,9 +328,9 @@ static void machine_rates(struct ctx *c)
 	}
 	if (!(peak > 0)) {
 		int cores = h->host.cores > 0 ? h->host.cores : 4;
-		peak = cores * 50e9;
+		peak = cores * 100e9;
 		what = "FP32";
-		assume(p, "CPU compute peak unknown: assumed 50 GFLOPS per core x %d cores", cores);
+		assume(p, "CPU compute peak unknown: assumed 100 GFLOPS per core (two 256-bit FMA pipes at 3 GHz) x %d cores", cores);
 	} else {
 		assume(p, "CPU matrix throughput: %s peak %.0f GOPS %s x %.2f engine efficiency", what,
 		       peak / 1e9, measured ? "measured" : "spec", e->host_mm);
@@ -393,7 +393,7 @@ static void machine_rates(struct ctx *c)
 		} else {
 			how = "the GPU may use all host memory";
 		}
-		r->gpu_usable = r->host_usable * frac < r->host_usable ? r->host_usable * frac : r->host_usable;
+		r->gpu_usable = fmin(h->host.memory_gb * GIB * frac, r->host_usable);
 		if (g->memory_gb > 0 && g->memory_gb * GIB < r->gpu_usable)
 			r->gpu_usable = g->memory_gb * GIB;
 		r->gpu_overhead = 0.2 * GIB;
@@ -742,8 +742,9 @@ static void choose(struct ctx *c, struct cfg *best)
 		*best = k, best_t = t, found = 1;
 		snprintf(p->why, sizeof p->why,
 			 "%.1f GiB does not fit in the GPU's %.1f GiB: %d of %d layers on the GPU, the "
-			 "rest in host memory", (k.gpu_bytes + k.host_bytes) / GIB, r->gpu_usable / GIB,
-			 n, L);
+			 "rest in host memory%s", (k.gpu_bytes + k.host_bytes) / GIB, r->gpu_usable / GIB,
+			 n, L, r->unified ? " (or raise the GPU's share of unified memory: see the "
+			 "assumptions)" : "");
 		break;
 	}
 	int nm = count_moe(c);

@@ -1,0 +1,43 @@
+/*
+ * cli/resolve: --hw, --model, --quant and the workload options turned into
+ * the simulator's inputs. Each function prints its own message on stderr
+ * ("llmcap CMD: ...", naming the problem and the fix) and returns a CLI
+ * exit code: CLI_OK, CLI_USAGE for bad input, CLI_FAIL for a failure.
+ */
+#ifndef LLMCAP_CLI_RESOLVE_H
+#define LLMCAP_CLI_RESOLVE_H
+
+#include <stdint.h>
+
+#include "model_db/model_db.h"
+#include "simulator/sim.h"
+
+#define CLI_DEFAULT_QUANT "Q4_K_M"
+
+/* arg: "this" (or NULL: the cached profile, probing --quick first when
+ * there is none), a catalog id, or a hardware JSON file. */
+int cli_hw(const char *cmd, const char *arg, struct hw_spec *h);
+
+enum cli_model_kind { CLI_MODEL_CATALOG, CLI_MODEL_GGUF, CLI_MODEL_CONFIG };
+struct cli_model {
+	struct mdb_model m;
+	struct mdb_gguf *gguf;      /* open for CLI_MODEL_GGUF; cli_model_free closes */
+	enum cli_model_kind kind;
+};
+/* arg: a catalog id, a .gguf file or a Hugging Face config.json. */
+int cli_model_load(const char *cmd, const char *arg, struct cli_model *cm);
+/* The weights: quant NULL means the GGUF file's own tensors, or
+ * CLI_DEFAULT_QUANT for a catalog model or config.json. */
+int cli_model_weights(const char *cmd, const struct cli_model *cm, const char *quant,
+		      struct sim_weights *w);
+void cli_model_free(struct cli_model *cm);
+
+/* Workload options as parsed (-1 / NULL: not given). */
+struct cli_wl_args {
+	int ctx, depth, prompt, gen, batch;
+	const char *kv_quant;
+	const char *gpu_layers;     /* "auto" or a number */
+};
+int cli_workload(const char *cmd, const struct cli_wl_args *a, struct sim_workload *wl);
+
+#endif
