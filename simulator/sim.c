@@ -8,6 +8,7 @@
 #include "simulator/sim.h"
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
+#define SIM_DEFAULT_SSD_GBPS 5.0
 
 /* ---- names ------------------------------------------------------------- */
 const char *sim_place_name(enum sim_place p)
@@ -240,6 +241,7 @@ struct rates {
 	double gpu_bw, gpu_mm;
 	double link_bps, link_lat;
 	double ssd_bps;              /* NAN: unknown */
+	int ssd_assumed;             /* SIM_DEFAULT_SSD_GBPS stood in for a missing figure */
 	double host_usable, gpu_usable; /* bytes; gpu_usable NAN without GPU */
 	double gpu_overhead, host_overhead;
 };
@@ -358,6 +360,11 @@ static void machine_rates(struct ctx *c)
 		r->ssd_bps = h->storage_mmap_read_gbps * 1e9;
 	} else if (h->storage_read_gbps > 0) {
 		r->ssd_bps = h->storage_read_gbps * 1e9 * e->ssd;
+	} else if (!h->measured) {
+		/* a catalog or user machine without the figure: a typical
+		 * PCIe 4.0 NVMe SSD (used only when weights must stream) */
+		r->ssd_bps = SIM_DEFAULT_SSD_GBPS * 1e9 * e->ssd;
+		r->ssd_assumed = 1;
 	}
 
 	r->gpu = pick_gpu(h, p);
@@ -882,7 +889,11 @@ int sim_predict(const struct hw_spec *h, const struct mdb_model *m, const struct
 	mem->ssd_streamed_bytes = k.streamed;
 	if (k.place == SIM_PLACE_SSD) {
 		p->expert_hit_rate = mdb_model_is_moe(m) ? 1 - k.miss_e : NAN;
-		if (h->storage_mmap_read_gbps > 0)
+		if (c.r.ssd_assumed)
+			assume(p, "SSD read speed not in the hardware description: assumed a PCIe 4.0 NVMe "
+			       "SSD, %.0f GB/s sequential x %.2f for mmap page faults; add "
+			       "storage_read_gbps for a better figure", SIM_DEFAULT_SSD_GBPS, e->ssd);
+		else if (h->storage_mmap_read_gbps > 0)
 			assume(p, "SSD: %.2f GB/s measured through mmap page faults (llmcap probe "
 			       "--storage)", h->storage_mmap_read_gbps);
 		else

@@ -122,7 +122,7 @@ static void test_plan_user_hw_file_and_config(void **state)
 static void test_plan_does_not_fit(void **state)
 {
 	(void)state;
-	struct tu_run r = run("plan --model llama-3.1-405b --hw raspberry-pi-5-8g --json");
+	struct tu_run r = run("plan --model llama-3.1-405b --hw raspberry-pi-5-8g --ctx 131072 --json");
 	assert_int_equal(r.status, 0);
 	cJSON *o = json_of(&r);
 	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(o, "fits")));

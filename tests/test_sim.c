@@ -243,7 +243,8 @@ static void test_does_not_fit(void **state)
 	(void)state;
 	const struct mdb_model *m = model("llama-3.1-405b");
 	struct hw_spec h;
-	cpu_machine(&h, 16, 100); /* no storage figure: streaming cannot be predicted */
+	cpu_machine(&h, 16, 100);
+	h.measured = 1; /* a probed machine whose storage was not measured */
 	struct sim_weights w;
 	weights(m, "Q4_K_M", &w);
 	struct sim_workload wl;
@@ -253,7 +254,17 @@ static void test_does_not_fit(void **state)
 	assert_int_equal(p.fits, 0);
 	assert_int_equal(p.place, SIM_PLACE_NONE);
 	assert_non_null(strstr(p.why, "does not fit"));
+	assert_non_null(strstr(p.why, "probe --storage"));
 	assert_true(p.decode_tps == 0);
+	/* a spec machine without the figure streams at an assumed SSD speed,
+	 * and says so */
+	h.measured = 0;
+	predict(&h, m, &w, &wl, &p);
+	assert_int_equal(p.place, SIM_PLACE_SSD);
+	int said = 0;
+	for (int i = 0; i < p.n_assume; i++)
+		said |= strstr(p.assume[i], "SSD read speed not in the hardware description") != NULL;
+	assert_true(said);
 	/* a KV cache larger than memory does not fit even with an SSD */
 	h.storage_read_gbps = 7;
 	wl.ctx = 131072;
