@@ -23,7 +23,8 @@
 
 enum hf_kind {
 	HF_LLAMA, HF_MISTRAL, HF_MIXTRAL, HF_QWEN2, HF_QWEN2_MOE, HF_QWEN3, HF_QWEN3_MOE,
-	HF_DEEPSEEK_V3, HF_GEMMA2, HF_GEMMA3, HF_PHI3, HF_GPT_OSS,
+	HF_DEEPSEEK_V3, HF_GEMMA2, HF_GEMMA3, HF_PHI3, HF_GPT_OSS, HF_QWEN3_NEXT,
+	HF_GRANITE_HYBRID,
 };
 
 static const struct hf_type {
@@ -45,13 +46,15 @@ static const struct hf_type {
 	{"gemma3_text", HF_GEMMA3, "gemma3", "Gemma3ForCausalLM"},
 	{"phi3", HF_PHI3, "phi3", "Phi3ForCausalLM"},
 	{"gpt_oss", HF_GPT_OSS, "gpt-oss", "GptOssForCausalLM"},
+	{"qwen3_next", HF_QWEN3_NEXT, "qwen3next", "Qwen3NextForCausalLM"},
+	{"granitemoehybrid", HF_GRANITE_HYBRID, "granitehybrid", "GraniteMoeHybridForCausalLM"},
 };
 #define N_TYPES (sizeof hf_types / sizeof hf_types[0])
 
 const char *mdb_hf_supported_types(void)
 {
-	return "llama, mistral, mixtral, qwen2, qwen2_moe, qwen3, qwen3_moe, deepseek_v3, "
-	       "gemma2, gemma3, gemma3_text, phi3, gpt_oss";
+	return "llama, mistral, mixtral, qwen2, qwen2_moe, qwen3, qwen3_moe, qwen3_next, "
+	       "deepseek_v3, gemma2, gemma3, gemma3_text, phi3, gpt_oss, granitemoehybrid";
 }
 
 struct hctx {
@@ -170,11 +173,31 @@ static void id_from_origin(const char *origin, char *id, size_t n)
 		id[k] = 0;
 }
 
-static int layer_types(struct hctx *c, const cJSON *arr, int n_layer, char *kinds)
+/* The layer_types names a model type uses, with the layer kind of each
+ * (transformers: sliding/full for most, linear_attention for Qwen3-Next's
+ * Gated DeltaNet, mamba/attention for GraniteMoeHybrid). */
+struct layer_name {
+	const char *name;
+	char kind;
+};
+
+static const struct layer_name attn_names[] = {
+	{"full_attention", MDB_LAYER_GLOBAL}, {"sliding_attention", MDB_LAYER_SLIDING}, {NULL, 0}};
+static const struct layer_name next_names[] = {
+	{"full_attention", MDB_LAYER_GLOBAL}, {"linear_attention", MDB_LAYER_DELTANET}, {NULL, 0}};
+static const struct layer_name granite_names[] = {
+	{"attention", MDB_LAYER_GLOBAL}, {"mamba", MDB_LAYER_MAMBA2}, {NULL, 0}};
+
+static int layer_types(struct hctx *c, const cJSON *arr, int n_layer, char *kinds,
+		       const struct layer_name *names)
 {
+	char list[96];
+	size_t k = 0;
+	list[0] = 0;
+	for (const struct layer_name *ln = names; ln->name && k < sizeof list; ln++)
+		k += (size_t)snprintf(list + k, sizeof list - k, "%s%s", k ? ", " : "", ln->name);
 	if (!cJSON_IsArray(arr))
-		return hfail(c, "layer_types", "must be an array of \"full_attention\" / "
-			     "\"sliding_attention\"");
+		return hfail(c, "layer_types", "must be an array of strings (%s)", list);
 	int i = 0;
 	for (const cJSON *it = arr->child; it; it = it->next, i++) {
 		if (i >= n_layer)
@@ -182,14 +205,13 @@ static int layer_types(struct hctx *c, const cJSON *arr, int n_layer, char *kind
 				     n_layer);
 		if (!cJSON_IsString(it))
 			return hfail(c, "layer_types", "entry %d must be a string", i);
-		if (!strcmp(it->valuestring, "full_attention"))
-			kinds[i] = MDB_LAYER_GLOBAL;
-		else if (!strcmp(it->valuestring, "sliding_attention"))
-			kinds[i] = MDB_LAYER_SLIDING;
-		else
+		const struct layer_name *ln = names;
+		while (ln->name && strcmp(it->valuestring, ln->name))
+			ln++;
+		if (!ln->name)
 			return hfail(c, "layer_types", "entry %d \"%.40s\" is not supported; "
-				     "supported: full_attention, sliding_attention", i,
-				     it->valuestring);
+				     "supported: %s", i, it->valuestring, list);
+		kinds[i] = ln->kind;
 	}
 	if (i != n_layer)
 		return hfail(c, "layer_types", "has %d entries, num_hidden_layers is %d", i, n_layer);
@@ -204,6 +226,7 @@ static int read_config(struct hctx *c, const struct hf_type *t, const cJSON *roo
 	enum hf_kind k = t->kind;
 	int gemma3 = k == HF_GEMMA3;
 	int moe_mixtral = k == HF_MIXTRAL || k == HF_GPT_OSS;
+	int next = k == HF_QWEN3_NEXT, granite = k == HF_GRANITE_HYBRID;
 	long long v;
 
 	TRY(hget_i(c, cfg, "num_hidden_layers", 1, 1, MDB_MAX_LAYERS, 0, &m->n_layer));
@@ -224,8 +247,9 @@ static int read_config(struct hctx *c, const struct hf_type *t, const cJSON *roo
 				     "of num_attention_heads (%d); add head_dim", m->hidden, m->n_head);
 		m->head_dim = m->hidden / m->n_head;
 	}
-	TRY(hget_i(c, cfg, "intermediate_size", !moe_mixtral && k != HF_QWEN3_MOE, 1, BIG, 0,
-		   &m->ffn));
+	/* GraniteMoeHybridConfig's default intermediate_size is 11008 */
+	TRY(hget_i(c, cfg, "intermediate_size", !moe_mixtral && k != HF_QWEN3_MOE && !next
+		   && !granite, 1, BIG, granite ? 11008 : 0, &m->ffn));
 	TRY(hget_i(c, cfg, "vocab_size", !gemma3, 1, BIG, 262208, &m->vocab));
 	const cJSON *tie_src = cJSON_GetObjectItemCaseSensitive(cfg, "tie_word_embeddings") ? cfg
 		: root;
@@ -239,8 +263,20 @@ static int read_config(struct hctx *c, const struct hf_type *t, const cJSON *roo
 	case HF_GPT_OSS: theta_def = 150000; break;
 	default: theta_def = 10000; break;
 	}
+	/* GraniteMoeHybrid: attention layers use RoPE only when
+	 * position_embedding_type is "rope" (Granite 4.0-H: "nope") */
+	int nope = 0;
+	if (granite) {
+		const cJSON *pe = cJSON_GetObjectItemCaseSensitive(cfg, "position_embedding_type");
+		if (pe && !cJSON_IsNull(pe) && !cJSON_IsString(pe))
+			return hfail(c, "position_embedding_type", "must be a string (\"rope\" or "
+				     "\"nope\") or null");
+		nope = !cJSON_IsString(pe) || strcmp(pe->valuestring, "rope") != 0;
+	}
 	const cJSON *rp = cJSON_GetObjectItemCaseSensitive(cfg, "rope_parameters");
-	if (!cJSON_GetObjectItemCaseSensitive(cfg, "rope_theta") && cJSON_IsObject(rp)) {
+	if (nope) {
+		m->rope_theta = NAN;
+	} else if (!cJSON_GetObjectItemCaseSensitive(cfg, "rope_theta") && cJSON_IsObject(rp)) {
 		const char *save = c->prefix;
 		c->prefix = cfg == root ? "rope_parameters." : "text_config.rope_parameters.";
 		int rc = hget_num(c, rp, "rope_theta", 1, 1e12, theta_def, &m->rope_theta);
@@ -257,13 +293,15 @@ static int read_config(struct hctx *c, const struct hf_type *t, const cJSON *roo
 	case HF_QWEN2: case HF_QWEN2_MOE:
 		m->qkv_bias = 1;             /* q, k, v carry biases, o none (Qwen2Attention) */
 		break;
-	case HF_LLAMA: case HF_QWEN3: case HF_QWEN3_MOE: case HF_GPT_OSS:
+	case HF_LLAMA: case HF_QWEN3: case HF_QWEN3_MOE: case HF_GPT_OSS: case HF_QWEN3_NEXT:
+	case HF_GRANITE_HYBRID:
 		m->qkv_bias = m->o_bias = ab;
 		break;
 	default:
 		break;
 	}
-	m->qk_norm = k == HF_QWEN3 || k == HF_QWEN3_MOE || gemma3;
+	m->qk_norm = k == HF_QWEN3 || k == HF_QWEN3_MOE || next || gemma3;
+	m->attn_gate = next;              /* q_proj also yields the output gate */
 	m->norms_per_layer = k == HF_GEMMA2 || gemma3 ? 4 : 2;
 
 	/* layer pattern */
@@ -275,7 +313,15 @@ static int read_config(struct hctx *c, const struct hf_type *t, const cJSON *roo
 	TRY(hget_i(c, cfg, "sliding_window", 0, 1, 1 << 30,
 		   k == HF_GEMMA2 ? 4096 : gemma3 ? 4096 : 0, &window));
 	if (lt && !cJSON_IsNull(lt)) {
-		TRY(layer_types(c, lt, n, m->layer_kinds));
+		TRY(layer_types(c, lt, n, m->layer_kinds, next ? next_names
+				: granite ? granite_names : attn_names));
+	} else if (next) {
+		int every;                    /* Qwen3NextConfig: every 4th layer is full */
+		TRY(hget_i(c, cfg, "full_attention_interval", 0, 1, MDB_MAX_LAYERS, 4, &every));
+		for (int i = 0; i < n; i++)
+			m->layer_kinds[i] = (i + 1) % every ? MDB_LAYER_DELTANET : MDB_LAYER_GLOBAL;
+	} else if (granite) {             /* no layer_types: every layer is Mamba */
+		memset(m->layer_kinds, MDB_LAYER_MAMBA2, (size_t)n);
 	} else if (k == HF_GEMMA2 || k == HF_GPT_OSS) {
 		for (int i = 0; i < n; i++)   /* even layers slide, odd ones are global */
 			m->layer_kinds[i] = (i + 1) % 2 ? MDB_LAYER_SLIDING : MDB_LAYER_GLOBAL;
@@ -322,12 +368,12 @@ static int read_config(struct hctx *c, const struct hf_type *t, const cJSON *roo
 		e->expert_bias = k == HF_GPT_OSS;
 		m->ffn = 0;
 		break;
-	case HF_QWEN2_MOE: case HF_QWEN3_MOE: {
+	case HF_QWEN2_MOE: case HF_QWEN3_MOE: case HF_QWEN3_NEXT: {
 		TRY(hget_i(c, cfg, "num_experts", 1, 2, 4096, 0, &e->n_experts));
 		TRY(hget_i(c, cfg, "num_experts_per_tok", 1, 1, 4096, 0, &e->experts_per_token));
 		TRY(hget_i(c, cfg, "moe_intermediate_size", 1, 1, BIG, 0, &e->expert_ffn));
 		TRY(hget_i(c, cfg, "decoder_sparse_step", 0, 1, MDB_MAX_LAYERS, 1, &e->moe_every));
-		if (k == HF_QWEN2_MOE) {
+		if (k == HF_QWEN2_MOE || next) {
 			TRY(hget_i(c, cfg, "shared_expert_intermediate_size", 0, 0, BIG, 0,
 				   &e->shared_ffn));
 			e->n_shared_experts = e->shared_ffn > 0;
@@ -369,12 +415,33 @@ static int read_config(struct hctx *c, const struct hf_type *t, const cJSON *roo
 		*head_dim_given = 0;
 		break;
 	}
+	case HF_GRANITE_HYBRID: {
+		/* GraniteMoeHybrid: every layer has the shared MLP
+		 * (shared_intermediate_size); with num_local_experts > 0 routed
+		 * experts of intermediate_size beside it. Defaults: transformers'. */
+		int shared;
+		TRY(hget_i(c, cfg, "num_local_experts", 0, 0, 4096, 8, &e->n_experts));
+		TRY(hget_i(c, cfg, "shared_intermediate_size", 0, 1, BIG, 1024, &shared));
+		if (e->n_experts == 1)
+			return hfail(c, "num_local_experts", "1 is not supported (0: dense, or at "
+				     "least 2 experts)");
+		if (!e->n_experts) {
+			m->ffn = shared;      /* dense: the shared MLP is the FFN */
+			break;
+		}
+		TRY(hget_i(c, cfg, "num_experts_per_tok", 0, 1, 4096, 2, &e->experts_per_token));
+		e->expert_ffn = m->ffn;
+		e->n_shared_experts = 1;
+		e->shared_ffn = shared;
+		m->ffn = 0;
+		break;
+	}
 	default:
 		break;
 	}
 	if (e->n_experts) {
 		const char *fe = k == HF_DEEPSEEK_V3 ? "n_routed_experts"
-			: moe_mixtral ? "num_local_experts" : "num_experts";
+			: moe_mixtral || granite ? "num_local_experts" : "num_experts";
 		if (e->experts_per_token > e->n_experts)
 			return hfail(c, k == HF_GPT_OSS && !cJSON_GetObjectItemCaseSensitive(cfg,
 				     "num_experts_per_tok") ? "experts_per_token" : "num_experts_per_tok",
@@ -389,8 +456,57 @@ static int read_config(struct hctx *c, const struct hf_type *t, const cJSON *roo
 			return hfail(c, "intermediate_size", "missing: %d layers have a dense FFN",
 				     n - n_moe);
 	}
+	/* linear-attention / recurrent layers */
+	struct mdb_linear *l = &m->lin;
+	int n_d = mdb_model_count_layers(m, MDB_LAYER_DELTANET);
+	int n_m = mdb_model_count_layers(m, MDB_LAYER_MAMBA2);
+	if (n_d) {                        /* Qwen3NextConfig defaults */
+		l->kind = MDB_LINEAR_GATED_DELTANET;
+		TRY(hget_i(c, cfg, "linear_num_key_heads", 0, 1, 65536, 16, &l->k_heads));
+		TRY(hget_i(c, cfg, "linear_key_head_dim", 0, 1, 65536, 128, &l->k_head_dim));
+		TRY(hget_i(c, cfg, "linear_num_value_heads", 0, 1, 65536, 32, &l->v_heads));
+		TRY(hget_i(c, cfg, "linear_value_head_dim", 0, 1, 65536, 128, &l->v_head_dim));
+		TRY(hget_i(c, cfg, "linear_conv_kernel_dim", 0, 1, 64, 4, &l->conv_kernel));
+		l->state_size = l->k_head_dim;
+		if (l->v_heads % l->k_heads)
+			return hfail(c, "linear_num_value_heads", "%d is not a multiple of "
+				     "linear_num_key_heads (%d)", l->v_heads, l->k_heads);
+	}
+	if (n_m) {                        /* GraniteMoeHybridConfig defaults */
+		int expand, conv_bias, proj_bias;
+		TRY(hget_i(c, cfg, "mamba_expand", 0, 1, 64, 2, &expand));
+		TRY(hget_i(c, cfg, "mamba_n_heads", 0, 1, 65536, 128, &l->v_heads));
+		TRY(hget_i(c, cfg, "mamba_d_state", 0, 1, 65536, 256, &l->state_size));
+		TRY(hget_i(c, cfg, "mamba_n_groups", 0, 1, 65536, 1, &l->groups));
+		TRY(hget_i(c, cfg, "mamba_d_conv", 0, 1, 64, 4, &l->conv_kernel));
+		TRY(hget_bool(c, cfg, "mamba_conv_bias", 1, &conv_bias));
+		TRY(hget_bool(c, cfg, "mamba_proj_bias", 0, &proj_bias));
+		long long inner = (long long)expand * m->hidden;
+		if (inner % l->v_heads)
+			return hfail(c, "mamba_n_heads", "%d does not divide mamba_expand x "
+				     "hidden_size (%lld)", l->v_heads, inner);
+		const cJSON *dh = cJSON_GetObjectItemCaseSensitive(cfg, "mamba_d_head");
+		if (cJSON_IsString(dh) && !strcmp(dh->valuestring, "auto"))
+			dh = NULL;
+		TRY(hget_i(c, dh ? cfg : NULL, "mamba_d_head", 0, 1, 65536,
+			   (int)(inner / l->v_heads), &l->v_head_dim));
+		if ((long long)l->v_head_dim * l->v_heads != inner)
+			return hfail(c, "mamba_d_head", "%d x mamba_n_heads (%d) is not mamba_expand x "
+				     "hidden_size (%lld)", l->v_head_dim, l->v_heads, inner);
+		if (l->v_heads % l->groups)
+			return hfail(c, "mamba_n_groups", "%d does not divide mamba_n_heads (%d)",
+				     l->groups, l->v_heads);
+		if (!conv_bias || proj_bias)
+			return hfail(c, conv_bias ? "mamba_proj_bias" : "mamba_conv_bias",
+				     "%s is not supported (llmcap counts Mamba-2 with a conv1d bias and "
+				     "no in/out projection bias, as Granite 4.0 has)",
+				     conv_bias ? "true" : "false");
+		l->kind = MDB_LINEAR_MAMBA2;
+	}
 	if (m->attn != MDB_ATTN_MLA) {
-		if (n_s)
+		if (n_d || n_m)
+			m->attn = MDB_ATTN_HYBRID;
+		else if (n_s)
 			m->attn = MDB_ATTN_SLIDING;
 		else
 			m->attn = m->n_head_kv == m->n_head ? MDB_ATTN_MHA : MDB_ATTN_GQA;
@@ -425,6 +541,7 @@ static cJSON *as_catalog(const struct mdb_model *m, int head_dim_given)
 	cJSON_AddBoolToObject(o, "qkv_bias", m->qkv_bias);
 	cJSON_AddBoolToObject(o, "o_bias", m->o_bias);
 	cJSON_AddBoolToObject(o, "qk_norm", m->qk_norm);
+	cJSON_AddBoolToObject(o, "attn_gate", m->attn_gate);
 	cJSON_AddNumberToObject(o, "norms_per_layer", m->norms_per_layer);
 	if (m->sliding_window)
 		cJSON_AddNumberToObject(o, "sliding_window", m->sliding_window);
@@ -449,6 +566,23 @@ static cJSON *as_catalog(const struct mdb_model *m, int head_dim_given)
 		for (int i = 0; i < m->n_layer; i++)
 			if (e->dense_layers[i])
 				cJSON_AddItemToArray(dl, cJSON_CreateNumber(i));
+	}
+	if (m->lin.kind != MDB_LINEAR_NONE) {
+		const struct mdb_linear *l = &m->lin;
+		cJSON *li = cJSON_AddObjectToObject(o, "linear");
+		if (!li)
+			goto oom;
+		cJSON_AddStringToObject(li, "kind", mdb_linear_kind_name(l->kind));
+		if (l->kind == MDB_LINEAR_GATED_DELTANET) {
+			cJSON_AddNumberToObject(li, "k_heads", l->k_heads);
+			cJSON_AddNumberToObject(li, "k_head_dim", l->k_head_dim);
+		} else {
+			cJSON_AddNumberToObject(li, "state_size", l->state_size);
+			cJSON_AddNumberToObject(li, "groups", l->groups);
+		}
+		cJSON_AddNumberToObject(li, "v_heads", l->v_heads);
+		cJSON_AddNumberToObject(li, "v_head_dim", l->v_head_dim);
+		cJSON_AddNumberToObject(li, "conv_kernel", l->conv_kernel);
 	}
 	if (m->attn == MDB_ATTN_MLA) {
 		cJSON *a = cJSON_AddObjectToObject(o, "mla");

@@ -29,7 +29,8 @@ static void test_fixtures_match_catalog(void **state)
 {
 	(void)state;
 	static const char *const ids[] = {"llama-3.1-8b", "qwen3-30b-a3b", "mixtral-8x7b",
-		"deepseek-v3", "gemma-2-9b", "gpt-oss-20b", "gemma-3-12b", "phi-3.5-mini"};
+		"deepseek-v3", "gemma-2-9b", "gpt-oss-20b", "gemma-3-12b", "phi-3.5-mini",
+		"granite-4.0-h-tiny", "qwen3-next-80b-a3b"};
 	struct mdb_models c;
 	char err[512] = "";
 	assert_int_equal(mdb_models_load_builtin(&c, err, sizeof err), 0);
@@ -56,6 +57,22 @@ static void test_fixtures_match_catalog(void **state)
 		assert_int_equal((int)m.context, (int)ref->context);
 		assert_string_equal(m.arch, ref->arch);
 		assert_true(isnan(m.published_params));
+		assert_int_equal(m.vocab, ref->vocab);
+		assert_int_equal(m.tied_embd, ref->tied_embd);
+		assert_int_equal(m.n_head_kv, ref->n_head_kv);
+		assert_int_equal(m.qk_norm, ref->qk_norm);
+		assert_int_equal(m.attn_gate, ref->attn_gate);
+		assert_true(isnan(m.rope_theta) ? isnan(ref->rope_theta)
+			    : m.rope_theta == ref->rope_theta);
+		assert_int_equal(m.moe.n_shared_experts, ref->moe.n_shared_experts);
+		assert_int_equal(m.moe.shared_ffn, ref->moe.shared_ffn);
+		assert_int_equal(m.lin.kind, ref->lin.kind);
+		assert_int_equal(m.lin.k_heads, ref->lin.k_heads);
+		assert_int_equal(m.lin.v_heads, ref->lin.v_heads);
+		assert_int_equal(m.lin.v_head_dim, ref->lin.v_head_dim);
+		assert_int_equal(m.lin.state_size, ref->lin.state_size);
+		assert_int_equal(m.lin.groups, ref->lin.groups);
+		assert_int_equal(m.lin.conv_kernel, ref->lin.conv_kernel);
 	}
 	mdb_models_free(&c);
 }
@@ -117,6 +134,103 @@ static void test_mapping_details(void **state)
 		"\"max_position_embeddings\":2048,\"rope_parameters\":{\"rope_theta\":123456}}";
 	assert_int_equal(import_text(rp, &m, err, sizeof err), 0);
 	assert_true(m.rope_theta == 123456);
+
+	/* Granite 4.0-H: Mamba-2 layers with attention every tenth, NoPE,
+	 * routed experts beside a shared expert in every layer */
+	import_file(FIX "granite-4.0-h-tiny.json", &m);
+	assert_int_equal(m.attn, MDB_ATTN_HYBRID);
+	assert_string_equal(m.layer_kinds, "MMMMMGMMMMMMMMMGMMMMMMMMMGMMMMMMMMMGMMMM");
+	assert_int_equal(mdb_model_count_layers(&m, MDB_LAYER_MAMBA2), 36);
+	assert_int_equal(m.lin.kind, MDB_LINEAR_MAMBA2);
+	assert_int_equal(m.lin.v_heads, 48);
+	assert_int_equal(m.lin.v_head_dim, 64);   /* 48 x 64 = mamba_expand 2 x 1536 */
+	assert_int_equal(m.lin.state_size, 128);
+	assert_true(isnan(m.rope_theta));
+	assert_int_equal(m.head_dim, 128);
+	assert_int_equal(m.moe.expert_ffn, 512);
+	assert_int_equal(m.moe.n_shared_experts, 1);
+	assert_int_equal(m.moe.shared_ffn, 1024);
+	assert_int_equal(m.ffn, 0);
+	assert_true(mdb_model_layer_is_moe(&m, 5) && mdb_model_layer_is_moe(&m, 0));
+	assert_string_equal(m.family, "granitehybrid");
+	/* Qwen3-Next: Gated DeltaNet 3 : 1 gated attention from full_attention_interval */
+	import_file(FIX "qwen3-next-80b-a3b.json", &m);
+	assert_int_equal(m.attn, MDB_ATTN_HYBRID);
+	assert_int_equal(mdb_model_count_layers(&m, MDB_LAYER_DELTANET), 36);
+	assert_int_equal(m.layer_kinds[3], 'G');
+	assert_int_equal(m.layer_kinds[4], 'D');
+	assert_true(m.attn_gate && m.qk_norm && !m.qkv_bias);
+	assert_int_equal(m.lin.kind, MDB_LINEAR_GATED_DELTANET);
+	assert_int_equal(m.lin.k_heads, 16);
+	assert_int_equal(m.lin.v_heads, 32);
+	assert_int_equal(m.moe.n_experts, 512);
+	assert_int_equal(m.moe.shared_ffn, 512);
+	assert_true(m.rope_theta == 1e7);
+
+	/* Qwen3-Next with layer_types: the tiny test model on the Hub,
+	 * huggingface.co/ngxson/qwen3_next_tiny_test/blob/main/config.json
+	 * (its keys that bear on the architecture, verbatim) */
+	const char *nt = "{\"architectures\":[\"Qwen3NextForCausalLM\"],\"attention_bias\":false,"
+		"\"decoder_sparse_step\":1,\"full_attention_interval\":4,\"head_dim\":128,"
+		"\"hidden_size\":1024,\"intermediate_size\":2048,\"layer_types\":[\"linear_attention\","
+		"\"linear_attention\",\"linear_attention\",\"full_attention\",\"linear_attention\","
+		"\"linear_attention\",\"linear_attention\",\"full_attention\",\"linear_attention\","
+		"\"linear_attention\"],\"linear_conv_kernel_dim\":4,\"linear_key_head_dim\":128,"
+		"\"linear_num_key_heads\":8,\"linear_num_value_heads\":16,\"linear_value_head_dim\":128,"
+		"\"max_position_embeddings\":8192,\"mlp_only_layers\":[],\"model_type\":\"qwen3_next\","
+		"\"moe_intermediate_size\":256,\"num_attention_heads\":8,\"num_experts\":4,"
+		"\"num_experts_per_tok\":2,\"num_hidden_layers\":10,\"num_key_value_heads\":2,"
+		"\"rope_theta\":10000.0,\"shared_expert_intermediate_size\":256,"
+		"\"tie_word_embeddings\":false,\"vocab_size\":151936}";
+	assert_int_equal(import_text(nt, &m, err, sizeof err), 0);
+	assert_string_equal(m.layer_kinds, "DDDGDDDGDD");
+	assert_int_equal(m.lin.k_heads, 8);
+	assert_int_equal(m.lin.v_heads, 16);
+	assert_int_equal(m.moe.n_experts, 4);
+	/* its parameters by hand: DeltaNet, attention, experts, embeddings */
+	struct mdb_params p;
+	mdb_model_params(&m, &p);
+	double h = 1024, kd = 8 * 128, vd = 16 * 128;
+	double dn = h * kd * 2 + h * vd * 2 + h * 2 * 16 + vd * h + (2 * kd + vd) * 4 + 2 * 16 + 128;
+	double at = h * 8 * 128 * 2 + 2 * h * 2 * 128 + 8 * 128 * h + 2 * 128;
+	double moe = 4 * 3 * h * 256 + 3 * h * 256 + 4 * h;
+	double want = 8 * dn + 2 * at + 10 * (moe + 2 * h) + 2 * 151936 * h + h;
+	if (fabs(p.total - want) > 0.5)
+		fail_msg("qwen3_next tiny: %.0f parameters, by hand %.0f", p.total, want);
+
+	/* a dense Granite 4.0-H (num_local_experts 0: the shared MLP is the
+	 * FFN), shaped after granite-4.0-h-micro as a Hub fine-tune's
+	 * config.json gives it (huggingface.co/anuj6316/granite), 10 layers */
+	const char *gd = "{\"architectures\":[\"GraniteMoeHybridForCausalLM\"],\"hidden_size\":2048,"
+		"\"intermediate_size\":8192,\"layer_types\":[\"mamba\",\"mamba\",\"mamba\",\"mamba\","
+		"\"mamba\",\"attention\",\"mamba\",\"mamba\",\"mamba\",\"mamba\"],\"mamba_d_conv\":4,"
+		"\"mamba_d_head\":64,\"mamba_d_state\":128,\"mamba_expand\":2,\"mamba_n_groups\":1,"
+		"\"mamba_n_heads\":64,\"max_position_embeddings\":131072,\"model_type\":\"granitemoehybrid\","
+		"\"num_attention_heads\":32,\"num_experts_per_tok\":0,\"num_hidden_layers\":10,"
+		"\"num_key_value_heads\":8,\"num_local_experts\":0,\"position_embedding_type\":\"nope\","
+		"\"shared_intermediate_size\":8192,\"tie_word_embeddings\":true,\"vocab_size\":100352}";
+	assert_int_equal(import_text(gd, &m, err, sizeof err), 0);
+	assert_false(mdb_model_is_moe(&m));
+	assert_int_equal(m.ffn, 8192);
+	assert_int_equal(m.lin.v_head_dim, 64);
+	mdb_model_params(&m, &p);
+	h = 2048;
+	double di = 4096, bc = 2 * 128, H = 64;
+	double mb = h * (2 * di + bc + H) + di * h + (di + bc) * 5 + 3 * H + di;
+	at = h * (2048 + 512 + 512 + 2048);
+	want = 9 * mb + at + 10 * (3 * h * 8192 + 2 * h) + 100352 * h + h;
+	if (fabs(p.total - want) > 0.5)
+		fail_msg("granite dense: %.0f parameters, by hand %.0f", p.total, want);
+	/* RoPE only when position_embedding_type says "rope" (value here ours) */
+	const char *gr = "{\"model_type\":\"granitemoehybrid\",\"num_hidden_layers\":2,\"hidden_size\":128,"
+		"\"num_attention_heads\":4,\"intermediate_size\":256,\"vocab_size\":100,"
+		"\"max_position_embeddings\":2048,\"num_local_experts\":0,\"shared_intermediate_size\":256,"
+		"\"layer_types\":[\"attention\",\"attention\"],\"position_embedding_type\":\"rope\","
+		"\"rope_theta\":10000000}";
+	assert_int_equal(import_text(gr, &m, err, sizeof err), 0);
+	assert_true(m.rope_theta == 1e7);
+	assert_int_equal(m.attn, MDB_ATTN_MHA);
+	assert_int_equal(m.lin.kind, MDB_LINEAR_NONE);
 }
 
 struct bad {
@@ -178,6 +292,27 @@ static void test_malformed(void **state)
 		{"{\"model_type\":\"qwen2\",\"use_sliding_window\":true,\"max_window_layers\":0,"
 		 "\"sliding_window\":null," BASE "}", "'sliding_window': missing or null"},
 		{"{\"model_type\":\"llama\",\"rope_theta\":\"big\"," BASE "}", "'rope_theta': must be a number"},
+		{"{\"model_type\":\"qwen3_next\",\"num_experts\":8,\"num_experts_per_tok\":2,"
+		 "\"moe_intermediate_size\":64,\"layer_types\":[\"mamba\",\"full_attention\"]," BASE "}",
+		 "\"mamba\" is not supported; supported: full_attention, linear_attention"},
+		{"{\"model_type\":\"qwen3_next\",\"num_experts\":8,\"num_experts_per_tok\":2,"
+		 "\"moe_intermediate_size\":64,\"full_attention_interval\":2,\"linear_num_key_heads\":3,"
+		 "\"linear_num_value_heads\":4," BASE "}",
+		 "'linear_num_value_heads': 4 is not a multiple of linear_num_key_heads (3)"},
+		{"{\"model_type\":\"granitemoehybrid\",\"num_local_experts\":1," BASE "}",
+		 "'num_local_experts': 1 is not supported"},
+		{"{\"model_type\":\"granitemoehybrid\",\"num_local_experts\":0,\"mamba_n_heads\":4,"
+		 "\"mamba_d_head\":32," BASE "}",
+		 "'mamba_d_head': 32 x mamba_n_heads (4) is not mamba_expand x hidden_size (256)"},
+		{"{\"model_type\":\"granitemoehybrid\",\"num_local_experts\":0,\"mamba_n_heads\":3," BASE "}",
+		 "'mamba_n_heads': 3 does not divide mamba_expand x hidden_size (256)"},
+		{"{\"model_type\":\"granitemoehybrid\",\"num_local_experts\":0,\"mamba_n_heads\":4,"
+		 "\"mamba_proj_bias\":true," BASE "}", "'mamba_proj_bias': true is not supported"},
+		{"{\"model_type\":\"granitemoehybrid\",\"num_local_experts\":0,\"mamba_n_heads\":4,"
+		 "\"layer_types\":[\"mamba\",\"linear_attention\"]," BASE "}",
+		 "supported: attention, mamba"},
+		{"{\"model_type\":\"granitemoehybrid\",\"num_local_experts\":0,\"mamba_n_heads\":4,"
+		 "\"position_embedding_type\":7," BASE "}", "'position_embedding_type': must be a string"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct mdb_model m;
