@@ -3,7 +3,8 @@
 #   make          build ./llmcap
 #   make test     build and run every test (cmocka unit tests + CLI tests)
 #   make run      probe this machine and print the profile
-#   make bench    memory bandwidth beside likwid-bench/sysbench, storage beside fio
+#   make bench    memory bandwidth beside likwid-bench/sysbench, storage beside fio,
+#                 llmcap fit over the whole catalog against its 50 ms target
 #   make asan     the tests under AddressSanitizer + UBSan
 #   make fuzz     build libFuzzer targets (clang) under build/fuzz/
 #   make fuzz-run run each for FUZZ_SECONDS (60) on a copy of its corpus
@@ -119,7 +120,8 @@ run: llmcap
 # Both benchmarks run; the target fails when either misses its goal.
 bench: llmcap
 	$(Q)rc=0; python3 bench/bandwidth.py ./llmcap || rc=1; echo; \
-		python3 bench/storage.py ./llmcap || rc=1; exit $$rc
+		python3 bench/storage.py ./llmcap || rc=1; echo; \
+		python3 bench/fit.py ./llmcap || rc=1; exit $$rc
 
 # Sanitizer build in its own tree so normal objects are not mixed in.
 asan:
