@@ -112,10 +112,11 @@ int kern_quantize_row(const struct kern_table *t, int act_type, const float *src
 /* ---- thread pool ------------------------------------------------------ */
 /* n_threads threads, the caller being thread 0 while it runs a task and
  * n_threads - 1 workers waiting between tasks (spinning briefly, then
- * sleeping). With bind, each worker is bound with hwloc to its own core
- * (core i+1 for worker i, over the machine's cores) and the calling thread
- * to the first core while inside kern_pool_run; a binding that fails
- * leaves that thread unbound (kern_pool_bound() says so). */
+ * sleeping). With bind, worker i is bound with hwloc to the first PU of
+ * core i (modulo the core count) and the thread calling kern_pool_new to
+ * core 0 until kern_pool_delete, which restores its former binding; a
+ * binding that fails leaves that thread unbound (kern_pool_bound() says
+ * so). Use the pool from the thread that created it. */
 struct kern_pool;
 typedef void (*kern_task_fn)(void *arg, int ith, int nth);
 /* n_threads <= 0: one per physical core. *out set on success; free with
@@ -203,5 +204,34 @@ void kern_kv_store(struct kern_kv *kv, int pos, const float *k, const float *v);
  * split heads). */
 void kern_attention(const struct kern_kv *kv, int n_head, const float *q, int n_pos,
 		    float *out, float *scratch, int h0, int h1);
+
+/* ---- synthetic weights and microbenchmarks ---------------------------- */
+/* Fills dst (kern_row_bytes(type, n) bytes) with a random row of type from
+ * the xorshift state *seed: random quants and finite scales of realistic
+ * size (block scales about 0.001..0.05, k-quant super-block scales
+ * 0.0005..0.005), floats in [-1, 1). 0, or -1 for an unsupported type or
+ * n not a multiple of the block size. */
+int kern_random_row(int type, int64_t n, uint64_t *seed, void *dst);
+
+/* Decode-style matrix-vector timing: n_mats distinct random matrices of
+ * rows x cols (n_mats large enough to exceed the last-level cache gives
+ * memory bandwidth, 1 gives cache bandwidth), used in turn; each sample
+ * times `iters` products (at least 1); samples after one warm-up. */
+#define KERN_BENCH_MAX_SAMPLES 32
+struct kern_bench {
+	int type;
+	int64_t rows, cols;
+	int n_mats, n_threads, iters, n_samples;
+	size_t bytes_per_product;         /* weight bytes read per product */
+	double samples_s[KERN_BENCH_MAX_SAMPLES]; /* seconds per product */
+	double median_s, best_s;
+	double median_gbps, best_gbps;    /* 10^9 bytes/s of weights */
+};
+/* 0, -1 bad argument, -2 out of memory (err says so). */
+int kern_bench_matvec(const struct kern_table *t, struct kern_pool *pool, int type, int64_t rows,
+		      int64_t cols, int n_mats, int iters, int n_samples, struct kern_bench *out,
+		      char *err, size_t errlen);
+/* Seconds of CLOCK_MONOTONIC. */
+double kern_now(void);
 
 #endif

@@ -1,0 +1,198 @@
+/*
+ * kernels: matrix-vector and matrix-matrix products over a row-major
+ * quantized weight matrix, split over the pool by weight rows (each
+ * thread a contiguous range, so both cores stream disjoint halves of the
+ * weights).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "kernels/kern_internal.h"
+
+/* Weight rows per tile and tokens per tile in kern_matmul: a tile of
+ * weight rows (16 x 4096 Q8_0 = 68 KiB) stays in L1/L2 while a tile of
+ * quantized tokens (64 x 4096 Q8_0 = 272 KiB) stays in L2. */
+#define TILE_ROWS 16
+#define TILE_TOKENS 64
+
+int kern_mat_init(struct kern_mat *m, int type, int64_t rows, int64_t cols, const void *data,
+		  char *err, size_t errlen)
+{
+	memset(m, 0, sizeof *m);
+	if (!kern_type_supported(type)) {
+		if (err) {
+			const struct mdb_qtraits *q = mdb_qtype(type);
+			snprintf(err, errlen, "matrix of type %s: llmcap's kernels support "
+				 "Q4_0, Q4_1, Q5_0, Q8_0, Q4_K, Q5_K, Q6_K, F16, BF16, F32",
+				 q ? q->name : "unknown");
+		}
+		return -1;
+	}
+	size_t rb = kern_row_bytes(type, cols);
+	if (rows <= 0 || cols <= 0 || rb == 0) {
+		if (err)
+			snprintf(err, errlen, "matrix %lld x %lld of type %s: columns must be a positive "
+				 "multiple of the block size", (long long)rows, (long long)cols,
+				 mdb_qtype(type)->name);
+		return -1;
+	}
+	m->type = type;
+	m->rows = rows;
+	m->cols = cols;
+	m->row_bytes = rb;
+	m->data = data;
+	return 0;
+}
+
+size_t kern_matmul_work_size(const struct kern_mat *w, int64_t n_tok)
+{
+	const int at = kern_act_type(w->type);
+	if (at < 0 || at == QT_F32)
+		return 0;
+	return (size_t)n_tok * kern_row_bytes(at, w->cols);
+}
+
+static int check(const struct kern_table *t, const struct kern_mat *w, char *err, size_t errlen)
+{
+	if (!w || !w->data || !kern_type_supported(w->type) || w->row_bytes == 0) {
+		if (err)
+			snprintf(err, errlen, "matrix product: matrix not initialized (kern_mat_init)");
+		return -1;
+	}
+	if (!t->dot[w->type]) {
+		if (err)
+			snprintf(err, errlen, "matrix product: no dot kernel for %s in this table",
+				 mdb_qtype(w->type)->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* Rows [r0, r1) of thread ith of nth, in multiples of 4 rows. */
+static void split_rows(int64_t rows, int ith, int nth, int64_t *r0, int64_t *r1)
+{
+	int64_t per = (rows + nth - 1) / nth;
+	per = (per + 3) & ~(int64_t)3;
+	*r0 = per * ith < rows ? per * ith : rows;
+	*r1 = *r0 + per < rows ? *r0 + per : rows;
+}
+
+struct mv_task {
+	const struct kern_mat *w;
+	kern_dot_fn dot;
+	const void *xq;
+	float *y;
+};
+
+static void mv_run(void *arg, int ith, int nth)
+{
+	const struct mv_task *t = arg;
+	int64_t r0, r1;
+	split_rows(t->w->rows, ith, nth, &r0, &r1);
+	const uint8_t *base = t->w->data;
+	const size_t rb = t->w->row_bytes;
+	for (int64_t r = r0; r < r1; r++)
+		t->y[r] = t->dot(t->w->cols, base + (size_t)r * rb, t->xq);
+}
+
+int kern_matvec_q(const struct kern_table *t, struct kern_pool *pool, const struct kern_mat *w,
+		  const void *xq, float *y, char *err, size_t errlen)
+{
+	if (check(t, w, err, errlen))
+		return -1;
+	struct mv_task task = {w, t->dot[w->type], xq, y};
+	kern_pool_run(pool, mv_run, &task);
+	return 0;
+}
+
+int kern_matvec(const struct kern_table *t, struct kern_pool *pool, const struct kern_mat *w,
+		const float *x, float *y, void *work, char *err, size_t errlen)
+{
+	if (check(t, w, err, errlen))
+		return -1;
+	const int at = kern_act_type(w->type);
+	const void *xq = x;
+	if (at != QT_F32) {
+		if (!work || !t->quantize[at]) {
+			if (err)
+				snprintf(err, errlen, "matvec: %s", work ? "no activation quantizer"
+									 : "work buffer missing");
+			return -1;
+		}
+		t->quantize[at](x, work, w->cols);
+		xq = work;
+	}
+	return kern_matvec_q(t, pool, w, xq, y, err, errlen);
+}
+
+struct mm_task {
+	const struct kern_table *t;
+	const struct kern_mat *w;
+	const float *X;
+	int64_t ldx, n_tok, ldy;
+	float *Y;
+	void *work;          /* quantized rows of X, or NULL for float weights */
+	size_t act_bytes;    /* bytes of one quantized row */
+	int at;
+};
+
+static void mm_quantize(void *arg, int ith, int nth)
+{
+	const struct mm_task *m = arg;
+	for (int64_t i = ith; i < m->n_tok; i += nth)
+		m->t->quantize[m->at](m->X + i * m->ldx, (uint8_t *)m->work + (size_t)i * m->act_bytes,
+				      m->w->cols);
+}
+
+static void mm_run(void *arg, int ith, int nth)
+{
+	const struct mm_task *m = arg;
+	const kern_dot_fn dot = m->t->dot[m->w->type];
+	const uint8_t *base = m->w->data;
+	const size_t rb = m->w->row_bytes;
+	int64_t r0, r1;
+	split_rows(m->w->rows, ith, nth, &r0, &r1);
+	for (int64_t t0 = 0; t0 < m->n_tok; t0 += TILE_TOKENS) {
+		const int64_t t1 = t0 + TILE_TOKENS < m->n_tok ? t0 + TILE_TOKENS : m->n_tok;
+		for (int64_t rr = r0; rr < r1; rr += TILE_ROWS) {
+			const int64_t re = rr + TILE_ROWS < r1 ? rr + TILE_ROWS : r1;
+			for (int64_t i = t0; i < t1; i++) {
+				const void *a = m->work ? (const void *)((const uint8_t *)m->work + (size_t)i * m->act_bytes)
+							: (const void *)(m->X + i * m->ldx);
+				float *yi = m->Y + i * m->ldy;
+				for (int64_t r = rr; r < re; r++)
+					yi[r] = dot(m->w->cols, base + (size_t)r * rb, a);
+			}
+		}
+	}
+}
+
+int kern_matmul(const struct kern_table *t, struct kern_pool *pool, const struct kern_mat *w,
+		const float *X, int64_t ldx, int64_t n_tok, float *Y, int64_t ldy, void *work,
+		char *err, size_t errlen)
+{
+	if (check(t, w, err, errlen))
+		return -1;
+	if (n_tok <= 0 || ldx < w->cols || ldy < w->rows) {
+		if (err)
+			snprintf(err, errlen, "matmul: bad shape (n_tok %lld, ldx %lld < cols %lld or "
+				 "ldy %lld < rows %lld)", (long long)n_tok, (long long)ldx,
+				 (long long)w->cols, (long long)ldy, (long long)w->rows);
+		return -1;
+	}
+	const int at = kern_act_type(w->type);
+	struct mm_task m = {t, w, X, ldx, n_tok, ldy, Y, NULL, 0, at};
+	if (at != QT_F32) {
+		if (!work || !t->quantize[at]) {
+			if (err)
+				snprintf(err, errlen, "matmul: %s", work ? "no activation quantizer"
+									 : "work buffer missing");
+			return -1;
+		}
+		m.work = work;
+		m.act_bytes = kern_row_bytes(at, w->cols);
+		kern_pool_run(pool, mm_quantize, &m);
+	}
+	kern_pool_run(pool, mm_run, &m);
+	return 0;
+}
