@@ -180,7 +180,7 @@ enum kern_rope_mode {
 };
 /* Rotates the first n_rot dims of each of n_head heads of head_dim floats
  * in x (contiguous heads) for position pos: theta_i = pos * base^(-2i/n_rot).
- * n_rot even and <= head_dim. */
+ * n_rot even, <= head_dim and <= 1024. */
 void kern_rope(float *x, int n_head, int head_dim, int n_rot, int64_t pos, float freq_base,
 	       enum kern_rope_mode mode);
 /* x = softmax(x) in place (max subtracted); n >= 1. */

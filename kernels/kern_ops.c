@@ -1,0 +1,125 @@
+/*
+ * kernels: transformer ops on float rows, as ggml-cpu computes them
+ * (ggml_compute_forward_rms_norm, rope, soft_max, swiglu): sums in
+ * double, exp/sin/cos from libm.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "kernels/kern_internal.h"
+
+void kern_rmsnorm(float *out, const float *x, const float *w, int64_t n, float eps)
+{
+	double sum = 0;
+	for (int64_t i = 0; i < n; i++)
+		sum += (double)x[i] * x[i];
+	const float scale = 1.0f / sqrtf((float)(sum / (double)n) + eps);
+	if (w) {
+		for (int64_t i = 0; i < n; i++)
+			out[i] = x[i] * scale * w[i];
+	} else {
+		for (int64_t i = 0; i < n; i++)
+			out[i] = x[i] * scale;
+	}
+}
+
+void kern_rope(float *x, int n_head, int head_dim, int n_rot, int64_t pos, float freq_base,
+	       enum kern_rope_mode mode)
+{
+	const int half = n_rot / 2;
+	/* cos and sin of pos * base^(-2i / n_rot), computed once for all heads */
+	float cs[512][2];
+	for (int i = 0; i < half && i < 512; i++) {
+		const double theta = (double)pos * pow((double)freq_base, -2.0 * i / n_rot);
+		cs[i][0] = (float)cos(theta);
+		cs[i][1] = (float)sin(theta);
+	}
+	for (int h = 0; h < n_head; h++) {
+		float *v = x + (int64_t)h * head_dim;
+		for (int i = 0; i < half && i < 512; i++) {
+			const int a = mode == KERN_ROPE_NEOX ? i : 2 * i;
+			const int b = mode == KERN_ROPE_NEOX ? i + half : 2 * i + 1;
+			const float x0 = v[a], x1 = v[b];
+			v[a] = x0 * cs[i][0] - x1 * cs[i][1];
+			v[b] = x0 * cs[i][1] + x1 * cs[i][0];
+		}
+	}
+}
+
+void kern_softmax(float *x, int64_t n)
+{
+	float max = -INFINITY;
+	for (int64_t i = 0; i < n; i++)
+		max = fmaxf(max, x[i]);
+	double sum = 0;
+	for (int64_t i = 0; i < n; i++) {
+		x[i] = expf(x[i] - max);
+		sum += x[i];
+	}
+	const float inv = (float)(1.0 / sum);
+	for (int64_t i = 0; i < n; i++)
+		x[i] *= inv;
+}
+
+void kern_swiglu(float *out, const float *gate, const float *up, int64_t n)
+{
+	for (int64_t i = 0; i < n; i++) {
+		const float g = gate[i];
+		out[i] = g / (1.0f + expf(-g)) * up[i];
+	}
+}
+
+void kern_kv_store(struct kern_kv *kv, int pos, const float *k, const float *v)
+{
+	const int64_t row = (int64_t)kv->n_head_kv * kv->head_dim;
+	if (kv->type == QT_F16) {
+		uint16_t *kd = (uint16_t *)kv->k + pos * row, *vd = (uint16_t *)kv->v + pos * row;
+		for (int64_t i = 0; i < row; i++) {
+			kd[i] = kern_fp32_to_fp16(k[i]);
+			vd[i] = kern_fp32_to_fp16(v[i]);
+		}
+	} else {
+		memcpy((float *)kv->k + pos * row, k, (size_t)row * sizeof(float));
+		memcpy((float *)kv->v + pos * row, v, (size_t)row * sizeof(float));
+	}
+}
+
+void kern_attention(const struct kern_kv *kv, int n_head, const float *q, int n_pos,
+		    float *out, float *scratch, int h0, int h1)
+{
+	const int hd = kv->head_dim, group = n_head / kv->n_head_kv;
+	const int64_t row = (int64_t)kv->n_head_kv * hd;
+	const float scale = 1.0f / sqrtf((float)hd);
+	for (int h = h0; h < h1; h++) {
+		const int kh = h / group;
+		const float *qh = q + (int64_t)h * hd;
+		float *o = out + (int64_t)h * hd;
+		for (int p = 0; p < n_pos; p++) {
+			float s = 0;
+			if (kv->type == QT_F16) {
+				const uint16_t *kp = (const uint16_t *)kv->k + p * row + (int64_t)kh * hd;
+				for (int i = 0; i < hd; i++)
+					s += qh[i] * kern_h2f(kp[i]);
+			} else {
+				const float *kp = (const float *)kv->k + p * row + (int64_t)kh * hd;
+				for (int i = 0; i < hd; i++)
+					s += qh[i] * kp[i];
+			}
+			scratch[p] = s * scale;
+		}
+		kern_softmax(scratch, n_pos);
+		memset(o, 0, (size_t)hd * sizeof(float));
+		for (int p = 0; p < n_pos; p++) {
+			const float w = scratch[p];
+			if (kv->type == QT_F16) {
+				const uint16_t *vp = (const uint16_t *)kv->v + p * row + (int64_t)kh * hd;
+				for (int i = 0; i < hd; i++)
+					o[i] += w * kern_h2f(vp[i]);
+			} else {
+				const float *vp = (const float *)kv->v + p * row + (int64_t)kh * hd;
+				for (int i = 0; i < hd; i++)
+					o[i] += w * vp[i];
+			}
+		}
+	}
+}
