@@ -144,6 +144,25 @@ static void test_spot_checks(void **state)
 	assert_int_equal(mdb_model_count_layers(m, MDB_LAYER_GLOBAL), 15);
 	assert_int_equal(m->moe.n_experts, 512);
 
+	/* the hybrids added after the config.json check, and two fixes it made */
+	m = mdb_models_find(&c, "qwen3-next-80b-a3b");
+	assert_non_null(m);
+	assert_int_equal(mdb_model_count_layers(m, MDB_LAYER_DELTANET), 36);
+	assert_int_equal(mdb_model_count_layers(m, MDB_LAYER_GLOBAL), 12);
+	assert_true(m->attn_gate && m->qk_norm);
+	m = mdb_models_find(&c, "granite-4.0-h-tiny");
+	assert_non_null(m);
+	assert_int_equal(m->attn, MDB_ATTN_HYBRID);
+	assert_int_equal(mdb_model_count_layers(m, MDB_LAYER_MAMBA2), 36);
+	assert_int_equal(m->layer_kinds[5], 'G');
+	assert_int_equal(m->lin.kind, MDB_LINEAR_MAMBA2);
+	assert_true(isnan(m->rope_theta));        /* NoPE */
+	assert_true(mdb_model_layer_is_moe(m, 5));
+	m = mdb_models_find(&c, "llama-4-scout");
+	assert_int_equal((int)m->context, 262144); /* the base model's, not -Instruct's 10M */
+	m = mdb_models_find(&c, "mixtral-8x22b");
+	assert_int_equal(m->vocab, 32000);        /* v0.1 base; 32768 is -Instruct-v0.1 */
+
 	m = mdb_models_find(&c, "gemma-3-27b");
 	assert_non_null(m);
 	assert_int_equal(m->layer_kinds[5], 'G');
