@@ -3,7 +3,9 @@
  * input is copied to a buffer of exactly its size so AddressSanitizer
  * catches any read past the end. When a file opens, every accessor is
  * exercised and the result printed as text and JSON; the reader's promises
- * are checked (tensor data inside the file, totals adding up).
+ * are checked (tensor data inside the file, totals adding up). The model
+ * is derived from every file that opens (mdb_model_from_gguf): 0 with a
+ * model the catalog's checks pass, or -2 with a message naming the file.
  *
  *   make fuzz && build/fuzz/fuzz_gguf <copy of tests/fuzz/corpus/gguf>
  */
@@ -81,6 +83,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fclose(devnull);
 	}
 	free(rep_gguf_json(g, "fuzz.gguf", (int)(size & 1)));
+
+	struct mdb_model *m = malloc(sizeof *m);
+	if (m) {
+		char merr[1024] = "";
+		rc = mdb_model_from_gguf(g, "fuzz.gguf", m, merr, sizeof merr);
+		check(rc == 0 || rc == -1 || (rc == -2 && strstr(merr, "fuzz.gguf") != NULL),
+		      "model error contract");
+		struct mdb_params p;
+		if (rc == 0) {
+			check(m->n_layer >= 1 && m->n_layer <= MDB_MAX_LAYERS && m->hidden >= 1
+			      && m->n_head >= 1 && m->n_head_kv >= 1 && m->vocab >= 1
+			      && strlen(m->layer_kinds) == (size_t)m->n_layer, "model fields");
+			mdb_model_params(m, &p);
+			check(p.total > 0 && p.active > 0 && p.active <= p.total, "model params");
+		}
+		free(rep_gguf_model_json(g, "fuzz.gguf", rc == 0 ? m : NULL, rc == 0 ? &p : NULL,
+					 merr, (int)(size & 2)));
+		free(m);
+	}
 	mdb_gguf_close(g);
 	free(buf);
 	return 0;
