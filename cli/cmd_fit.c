@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/fit.h"
 #include "cli/resolve.h"
 #include "reports/report.h"
 
@@ -17,7 +18,7 @@ static const char *const fit_quants[] = {"Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "IQ
 					 "Q2_K"};
 #define N_FIT_QUANTS ((int)(sizeof fit_quants / sizeof fit_quants[0]))
 
-struct cand {
+struct cli_fit_cand {
 	struct sim_weights w;
 	struct sim_pred p;
 	int model;                /* index in the catalog */
@@ -48,29 +49,41 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static int cli_fit_run(const char *cmdname, const struct hw_spec *h, const struct cli_wl_args *a,
-		const char *engine, double min_tps, int json, int all)
+void cli_fit_free(struct cli_fit *f)
+{
+	free(f->cands);
+	free(f->rows);
+	mdb_models_free(&f->models);
+	f->cands = NULL;
+	f->rows = NULL;
+	f->n_rows = 0;
+}
+
+int cli_fit_rank(const char *cmdname, const struct hw_spec *h, const struct cli_wl_args *a,
+		 const char *engine, double min_tps, struct cli_fit *f)
 {
 	char err[1024] = "";
-	struct sim_eff eff;
-	if (sim_eff_default(engine, &eff, err, sizeof err) != 0) {
+	memset(f, 0, sizeof *f);
+	if (sim_eff_default(engine, &f->eff, err, sizeof err) != 0) {
 		fprintf(stderr, "llmcap %s: %s\n", cmdname, err);
 		return CLI_USAGE;
 	}
-	struct sim_workload wl;
-	int rc = cli_workload(cmdname, a, &wl);
+	int rc = cli_workload(cmdname, a, &f->wl);
 	if (rc != CLI_OK)
 		return rc;
-	struct mdb_models c;
-	if ((rc = mdb_models_load(&c, NULL, err, sizeof err)) != 0) {
+	const struct sim_workload wl = f->wl;
+	struct mdb_models *c = &f->models;
+	if ((rc = mdb_models_load(c, NULL, err, sizeof err)) != 0) {
 		fprintf(stderr, "llmcap %s: %s\n", cmdname, err);
-		mdb_models_free(&c);
+		mdb_models_free(c);
 		return rc == -2 ? CLI_USAGE : CLI_FAIL;
 	}
-	int nc = c.n * N_FIT_QUANTS;
-	struct cand *cs = calloc((size_t)(nc ? nc : 1), sizeof *cs);
-	struct model_rank *mr = calloc((size_t)(c.n ? c.n : 1), sizeof *mr);
+	int nc = c->n * N_FIT_QUANTS;
+	struct cli_fit_cand *cs = calloc((size_t)(nc ? nc : 1), sizeof *cs);
+	struct model_rank *mr = calloc((size_t)(c->n ? c->n : 1), sizeof *mr);
 	struct rep_fit_row *rows = calloc((size_t)(nc ? nc : 1), sizeof *rows);
+	f->cands = cs;
+	f->rows = rows;
 	if (!cs || !mr || !rows) {
 		fprintf(stderr, "llmcap %s: out of memory\n", cmdname);
 		rc = CLI_FAIL;
@@ -78,12 +91,12 @@ static int cli_fit_run(const char *cmdname, const struct hw_spec *h, const struc
 	}
 	double t0 = now_s();
 	int n = 0;
-	for (int i = 0; i < c.n; i++) {
-		const struct mdb_model *m = &c.v[i];
+	for (int i = 0; i < c->n; i++) {
+		const struct mdb_model *m = &c->v[i];
 		struct mdb_params mp;
 		mdb_model_params(m, &mp);
 		for (int q = 0; q < N_FIT_QUANTS; q++) {
-			struct cand *x = &cs[n];
+			struct cli_fit_cand *x = &cs[n];
 			const struct mdb_qmix *mix = mdb_qmix_by_name(fit_quants[q]);
 			if (!mix || sim_weights_from_mix(m, mix, &x->w, err, sizeof err) != 0)
 				continue;
@@ -97,7 +110,7 @@ static int cli_fit_run(const char *cmdname, const struct hw_spec *h, const struc
 					w2.depth = 0;
 				}
 			}
-			if (sim_predict(h, m, &x->w, &w2, &eff, &x->p, err, sizeof err) != 0)
+			if (sim_predict(h, m, &x->w, &w2, &f->eff, &x->p, err, sizeof err) != 0)
 				continue;
 			x->model = i;
 			x->qi = q;
@@ -109,10 +122,10 @@ static int cli_fit_run(const char *cmdname, const struct hw_spec *h, const struc
 	/* each model's best candidate: the most bits that reach min_tps, else
 	 * the fastest that fits, else the smallest */
 	int k = 0;
-	for (int i = 0, j = 0; i < c.n; i++) {
+	for (int i = 0, j = 0; i < c->n; i++) {
 		int best = -1, cls = 2;
 		for (; j < n && cs[j].model == i; j++) {
-			struct cand *x = &cs[j];
+			struct cli_fit_cand *x = &cs[j];
 			int xc = x->meets ? 0 : x->p.fits ? 1 : 2;
 			if (best < 0 || xc < cls)
 				best = j, cls = xc;
@@ -129,20 +142,42 @@ static int cli_fit_run(const char *cmdname, const struct hw_spec *h, const struc
 		mr[k].key = cls == 1 ? cs[best].p.decode_tps : cs[best].cap;
 		k++;
 	}
-	double elapsed = now_s() - t0;
+	f->elapsed_s = now_s() - t0;
 	qsort(mr, (size_t)k, sizeof *mr, cmp_rank);
 	int nr = 0;
 	for (int i = 0; i < k; i++) {
-		struct cand *b = &cs[mr[i].best];
-		rows[nr++] = (struct rep_fit_row){&c.v[b->model], &b->w, &b->p, b->cap, b->meets, 1};
+		struct cli_fit_cand *b = &cs[mr[i].best];
+		rows[nr++] = (struct rep_fit_row){&c->v[b->model], &b->w, &b->p, b->cap, b->meets, 1};
 		for (int j = 0; j < n; j++) {
 			if (cs[j].model != mr[i].model || j == mr[i].best)
 				continue;
-			rows[nr++] = (struct rep_fit_row){&c.v[cs[j].model], &cs[j].w, &cs[j].p, cs[j].cap,
+			rows[nr++] = (struct rep_fit_row){&c->v[cs[j].model], &cs[j].w, &cs[j].p, cs[j].cap,
 							  cs[j].meets, 0};
 		}
 	}
-	struct rep_fit f = {h, &wl, min_tps, all, nr, rows, elapsed};
+	f->n_rows = nr;
+	rc = CLI_OK;
+out:
+	free(mr);
+	if (rc != CLI_OK)
+		cli_fit_free(f);
+	return rc;
+}
+
+static int cli_fit_run(const char *cmdname, const struct hw_spec *h, const struct cli_wl_args *a,
+		const char *engine, double min_tps, int json, int all)
+{
+	struct cli_fit *fr = calloc(1, sizeof *fr);
+	if (!fr) {
+		fprintf(stderr, "llmcap %s: out of memory\n", cmdname);
+		return CLI_FAIL;
+	}
+	int rc = cli_fit_rank(cmdname, h, a, engine, min_tps, fr);
+	if (rc != CLI_OK) {
+		free(fr);
+		return rc;
+	}
+	struct rep_fit f = {h, &fr->wl, min_tps, all, fr->n_rows, fr->rows, fr->elapsed_s};
 	if (json) {
 		char *text = rep_fit_json(&f, 1);
 		if (!text) {
@@ -157,10 +192,8 @@ static int cli_fit_run(const char *cmdname, const struct hw_spec *h, const struc
 	}
 	rc = CLI_OK;
 out:
-	free(cs);
-	free(mr);
-	free(rows);
-	mdb_models_free(&c);
+	cli_fit_free(fr);
+	free(fr);
 	return rc;
 }
 
