@@ -196,3 +196,26 @@ int kern_matmul(const struct kern_table *t, struct kern_pool *pool, const struct
 	kern_pool_run(pool, mm_run, &m);
 	return 0;
 }
+
+int kern_matmul_q(const struct kern_table *t, struct kern_pool *pool, const struct kern_mat *w,
+		  const void *Xq, int64_t n_tok, float *Y, int64_t ldy, char *err, size_t errlen)
+{
+	if (check(t, w, err, errlen))
+		return -1;
+	if (n_tok <= 0 || ldy < w->rows || !Xq) {
+		if (err)
+			snprintf(err, errlen, "matmul: bad shape (n_tok %lld, ldy %lld < rows %lld)",
+				 (long long)n_tok, (long long)ldy, (long long)w->rows);
+		return -1;
+	}
+	const int at = kern_act_type(w->type);
+	struct mm_task m = {t, w, NULL, w->cols, n_tok, ldy, Y, NULL, 0, at};
+	if (at == QT_F32) {
+		m.X = Xq;
+	} else {
+		m.work = (void *)Xq;
+		m.act_bytes = kern_row_bytes(at, w->cols);
+	}
+	kern_pool_run(pool, mm_run, &m);
+	return 0;
+}

@@ -23,16 +23,21 @@ void kern_rmsnorm(float *out, const float *x, const float *w, int64_t n, float e
 	}
 }
 
+/* As ggml's rope_cache_init: theta starts at pos and is multiplied by
+ * theta_scale = base^(-2/n_rot) in float for each pair, cos/sin in float;
+ * this is what llama.cpp computes (the float products drift from the
+ * exact angle by about i * 2^-24 relative). */
 void kern_rope(float *x, int n_head, int head_dim, int n_rot, int64_t pos, float freq_base,
 	       enum kern_rope_mode mode)
 {
 	const int half = n_rot / 2;
-	/* cos and sin of pos * base^(-2i / n_rot), computed once for all heads */
 	float cs[512][2];
+	const float theta_scale = powf(freq_base, -2.0f / (float)n_rot);
+	float theta = (float)pos;
 	for (int i = 0; i < half && i < 512; i++) {
-		const double theta = (double)pos * pow((double)freq_base, -2.0 * i / n_rot);
-		cs[i][0] = (float)cos(theta);
-		cs[i][1] = (float)sin(theta);
+		cs[i][0] = cosf(theta);
+		cs[i][1] = sinf(theta);
+		theta *= theta_scale;
 	}
 	for (int h = 0; h < n_head; h++) {
 		float *v = x + (int64_t)h * head_dim;
@@ -84,16 +89,26 @@ void kern_kv_store(struct kern_kv *kv, int pos, const float *k, const float *v)
 	}
 }
 
+/* With an F16 cache, as llama.cpp's attention without flash attention:
+ * q is rounded to F16 for the K dot (ggml converts it to K's type) and the
+ * probabilities to F16 for the V sum (V is read transposed, dotted with
+ * the F16 probabilities); sums in float. */
 void kern_attention(const struct kern_kv *kv, int n_head, const float *q, int n_pos,
 		    float *out, float *scratch, int h0, int h1)
 {
 	const int hd = kv->head_dim, group = n_head / kv->n_head_kv;
 	const int64_t row = (int64_t)kv->n_head_kv * hd;
 	const float scale = 1.0f / sqrtf((float)hd);
+	float qr[1024];
 	for (int h = h0; h < h1; h++) {
 		const int kh = h / group;
 		const float *qh = q + (int64_t)h * hd;
 		float *o = out + (int64_t)h * hd;
+		if (kv->type == QT_F16) {
+			for (int i = 0; i < hd && i < 1024; i++)
+				qr[i] = kern_h2f(kern_fp32_to_fp16(qh[i]));
+			qh = qr;
+		}
 		for (int p = 0; p < n_pos; p++) {
 			float s = 0;
 			if (kv->type == QT_F16) {
@@ -110,12 +125,13 @@ void kern_attention(const struct kern_kv *kv, int n_head, const float *q, int n_
 		kern_softmax(scratch, n_pos);
 		memset(o, 0, (size_t)hd * sizeof(float));
 		for (int p = 0; p < n_pos; p++) {
-			const float w = scratch[p];
 			if (kv->type == QT_F16) {
+				const float w = kern_h2f(kern_fp32_to_fp16(scratch[p]));
 				const uint16_t *vp = (const uint16_t *)kv->v + p * row + (int64_t)kh * hd;
 				for (int i = 0; i < hd; i++)
 					o[i] += w * kern_h2f(vp[i]);
 			} else {
+				const float w = scratch[p];
 				const float *vp = (const float *)kv->v + p * row + (int64_t)kh * hd;
 				for (int i = 0; i < hd; i++)
 					o[i] += w * vp[i];

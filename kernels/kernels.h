@@ -168,6 +168,11 @@ int kern_matvec_q(const struct kern_table *t, struct kern_pool *pool, const stru
 int kern_matmul(const struct kern_table *t, struct kern_pool *pool, const struct kern_mat *w,
 		const float *X, int64_t ldx, int64_t n_tok, float *Y, int64_t ldy, void *work,
 		char *err, size_t errlen);
+/* The same with the rows of X already quantized to kern_act_type(w->type),
+ * n_tok rows of kern_row_bytes(act type, cols) bytes each (for float
+ * weights: floats with row stride w->cols). */
+int kern_matmul_q(const struct kern_table *t, struct kern_pool *pool, const struct kern_mat *w,
+		  const void *Xq, int64_t n_tok, float *Y, int64_t ldy, char *err, size_t errlen);
 
 /* ---- transformer ops (plain float; single row unless said) ----------- */
 /* out = x / sqrt(mean(x^2) + eps) * w (w may be NULL: no weight). out may
@@ -179,8 +184,10 @@ enum kern_rope_mode {
 	KERN_ROPE_NEOX = 2,   /* qwen2/3, neox: rotates (x[i], x[i + n_rot/2]) */
 };
 /* Rotates the first n_rot dims of each of n_head heads of head_dim floats
- * in x (contiguous heads) for position pos: theta_i = pos * base^(-2i/n_rot).
- * n_rot even, <= head_dim and <= 1024. */
+ * in x (contiguous heads) for position pos: theta_i = pos * base^(-2i/n_rot),
+ * the power taken as ggml does (repeated float products, so results match
+ * llama.cpp's rather than the exact angle). n_rot even, <= head_dim and
+ * <= 1024. */
 void kern_rope(float *x, int n_head, int head_dim, int n_rot, int64_t pos, float freq_base,
 	       enum kern_rope_mode mode);
 /* x = softmax(x) in place (max subtracted); n >= 1. */
@@ -201,7 +208,9 @@ void kern_kv_store(struct kern_kv *kv, int pos, const float *k, const float *v);
  * query head h reads KV head h / (n_head / n_head_kv); attends to cache
  * positions [0, n_pos) with scale 1/sqrt(head_dim). out: n_head x
  * head_dim. scratch: n_pos floats. Heads h in [h0, h1) only (threads
- * split heads). */
+ * split heads). With an F16 cache, q is rounded to F16 for the K dots and
+ * the softmax probabilities to F16 for the V sum, as llama.cpp does
+ * without flash attention. head_dim <= 1024. */
 void kern_attention(const struct kern_kv *kv, int n_head, const float *q, int n_pos,
 		    float *out, float *scratch, int h0, int h1);
 
