@@ -220,6 +220,7 @@ static int common_value(struct gx *c, const char *suffix, const int64_t *v, cons
 			int n, int64_t *out)
 {
 	int first = -1;
+	*out = v[0];                      /* no attention layer: the first layer's */
 	for (int l = 0; l < n; l++) {
 		if (kinds[l] == MDB_LAYER_MAMBA2)
 			continue;
@@ -341,8 +342,9 @@ static int derive(struct gx *c, const struct g_arch *t, struct mdb_model *m)
 		return gfail(c, what, "is 0: an attention layer needs at least one head; the header "
 			     "is damaged; %s", FIX);
 	kfind(c, ".attention.head_count_kv", key, sizeof key, what, sizeof what);
-	if (mla) {
-		nkv = nh;                 /* MLA: written as 1 (MQA form) or as head_count */
+	if (mla || mdb_model_count_layers(m, MDB_LAYER_MAMBA2) == n) {
+		nkv = nh;                 /* MLA: written as 1 (MQA form) or as head_count;
+					   * no attention layer: unused */
 	} else {
 		if (nkv <= 0)
 			return gfail(c, what, "is 0 for an attention layer; the header is damaged; %s",
