@@ -23,12 +23,6 @@ static const struct cli_opt calibrate_opts[] = {
 	F("json", "print one JSON object"),
 	{0},
 };
-static const struct cli_opt report_opts[] = {
-	O("format", "md|html|json", "report format"),
-	O("out", "FILE", "write the report to FILE (atomically)"),
-	{0},
-};
-static const struct cli_opt no_opts[] = {{0}};
 
 #define SIM "the simulator (issue: Simulator — plan, fit, buy, compare)"
 #define MDB "model_db (issue: models, quantizations and buyable hardware)"
@@ -41,12 +35,6 @@ const struct cli_cmd cmd_calibrate = {
 	"calibrate", "Measure kernel efficiency on this machine for the simulator",
 	"calibrate [--engine llmcap|llama.cpp] [--json]",
 	NULL, "the kernels (issue: Kernels — verify and calibrate)", calibrate_opts, cli_not_built};
-const struct cli_cmd cmd_report = {
-	"report", "A shareable machine and capacity report", "report [--format md|html|json] [--out FILE]",
-	NULL, "reports (issue: Reports — Markdown, HTML with charts, JSON)", report_opts, cli_not_built};
-const struct cli_cmd cmd_tui = {
-	"tui", "The interactive dashboard", "tui", NULL, "the dashboard (issue: TUI)", no_opts,
-	cli_not_built};
 
 int cli_not_built(const struct cli_cmd *cmd, int argc, char **argv)
 {
