@@ -289,6 +289,15 @@ static int str_contains_ci(const struct mdb_gguf *g, const char *key, const char
 	return 0;
 }
 
+/* split.count of a model cut into parts (gguf-split); 1 otherwise. */
+static int64_t split_count(const struct mdb_gguf *g)
+{
+	int64_t v;
+	if (mdb_gguf_kv_int(g, mdb_gguf_find(g, "split.count"), &v) != 0 || v < 1)
+		return 1;
+	return v;
+}
+
 /* The dense FFN size from layer l's tensors: ffn_up (phi3: gate and up
  * fused) or, for Granite's dense shared MLP, ffn_up_shexp. 0: none. */
 static int dense_ffn_from_tensors(const struct gx *c, int l, int fused)
@@ -403,7 +412,11 @@ static int derive(struct gx *c, const struct g_arch *t, struct mdb_model *m)
 			m->vocab = (int)v;
 		}
 	}
+	/* tied: no output head. A part of a split model may hold neither the
+	 * head nor the final norm written beside it: then the family's usual */
 	m->tied_embd = tfind(c, "output.weight") == NULL;
+	if (m->tied_embd && split_count(g) > 1 && !tfind(c, "output_norm.weight"))
+		m->tied_embd = k == G_GEMMA2 || k == G_GEMMA3 || k == G_GRANITE_HYBRID;
 	TRY(get_int(c, ".context_length", 1, 1, 1ll << 40, 0, &v));
 	m->context = v;
 	TRY(get_float(c, ".rope.freq_base", 1, 1e12, t->rope_theta, &m->rope_theta));
@@ -476,35 +489,32 @@ static int derive(struct gx *c, const struct g_arch *t, struct mdb_model *m)
 		}
 		e->n_experts = (int)ne;
 		e->experts_per_token = (int)used;
-		int any = 0;
-		for (int l = 0; l < n; l++)
-			any |= is_moe[l] = tfind(c, "blk.%d.ffn_gate_inp.weight", l) != NULL;
-		if (any) {                    /* the router tensors say which layers are MoE */
-			while (e->first_k_dense < n && !is_moe[e->first_k_dense])
-				e->first_k_dense++;
-			for (int l = e->first_k_dense; l < n; l++)
-				e->dense_layers[l] = !is_moe[l];
-		} else {                      /* no tensors: the keys */
-			TRY(get_int(c, ".leading_dense_block_count", 0, 0, MDB_MAX_LAYERS, 0, &v));
-			e->first_k_dense = (int)v;
-			TRY(get_int(c, ".interleave_moe_layer_step", 0, 1, MDB_MAX_LAYERS, 1, &v));
-			e->moe_every = (int)v;
-			if (e->first_k_dense >= n) {
-				kfind(c, ".leading_dense_block_count", key, sizeof key, what, sizeof what);
-				return gfail(c, what, "%d leaves no MoE layer of %d; %s", e->first_k_dense,
-					     n, FIX);
-			}
-			for (int l = 0; l < n; l++)
-				is_moe[l] = mdb_model_layer_is_moe(m, l);
+		/* which layers are MoE: a layer's own tensors say (a router, or a
+		 * dense FFN); a layer with neither in this file (a header without
+		 * tensors, or one part of a split model) follows the keys */
+		TRY(get_int(c, ".leading_dense_block_count", 0, 0, MDB_MAX_LAYERS, 0, &v));
+		int lead = (int)v;
+		TRY(get_int(c, ".interleave_moe_layer_step", 0, 1, MDB_MAX_LAYERS, 1, &v));
+		int every = (int)v;
+		for (int l = 0; l < n; l++) {
+			if (tfind(c, "blk.%d.ffn_gate_inp.weight", l))
+				is_moe[l] = 1;
+			else if (tfind(c, "blk.%d.ffn_up.weight", l) || tfind(c, "blk.%d.ffn_down.weight", l))
+				is_moe[l] = 0;
+			else
+				is_moe[l] = l >= lead && (l + 1) % every == 0;
 		}
-		for (int l = n - 1; l >= 0; l--)
-			if (is_moe[l])
-				first_moe = l;
-		if (first_moe < 0) {
-			kfind(c, ".interleave_moe_layer_step", key, sizeof key, what, sizeof what);
-			return gfail(c, what, "%d leaves no MoE layer of %d although expert_count is "
-				     "%lld; %s", e->moe_every, n, (long long)ne, FIX);
+		while (e->first_k_dense < n && !is_moe[e->first_k_dense])
+			e->first_k_dense++;
+		for (int l = e->first_k_dense; l < n; l++)
+			e->dense_layers[l] = !is_moe[l];
+		if (e->first_k_dense >= n) {
+			kfind(c, ".leading_dense_block_count", key, sizeof key, what, sizeof what);
+			return gfail(c, what, "%d (with interleave_moe_layer_step %d and no router "
+				     "tensor) leaves no MoE layer of %d although expert_count is %lld; %s",
+				     lead, every, n, (long long)ne, FIX);
 		}
+		first_moe = e->first_k_dense;
 		/* one expert's FFN: the key, else the expert tensors, else (Mixtral)
 		 * feed_forward_length */
 		TRY(get_int(c, ".expert_feed_forward_length", 0, 1, BIG, 0, &v));
@@ -738,6 +748,13 @@ oom:
 static int import(struct gx *c, const char *origin, struct mdb_model *out)
 {
 	const struct mdb_gguf *g = c->g;
+	int64_t part;
+	if (mdb_gguf_kv_int(g, mdb_gguf_find(g, "split.no"), &part) == 0 && part > 0
+	    && mdb_gguf_find(g, "general.architecture") < 0)
+		return gfail(c, "GGUF key 'split.no'", "this is part %lld of %lld of a split model, "
+			     "and only the first part describes the model; inspect the first part "
+			     "(the file named ...-00001-of-%05lld.gguf)", (long long)part + 1,
+			     (long long)split_count(g), (long long)split_count(g));
 	int64_t ai = mdb_gguf_find(g, "general.architecture");
 	size_t len = 0;
 	const char *a = ai >= 0 ? mdb_gguf_kv_str(g, ai, &len) : NULL;

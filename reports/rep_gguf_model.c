@@ -30,6 +30,16 @@ static double rel_diff(double computed, uint64_t in_file)
 	return in_file ? computed / (double)in_file - 1 : NAN;
 }
 
+/* split.count of one part of a model cut by gguf-split; 1 otherwise. Its
+ * tensors are a part of the model's: the counts are not comparable. */
+static int64_t split_count(const struct mdb_gguf *g)
+{
+	int64_t v;
+	if (mdb_gguf_kv_int(g, mdb_gguf_find(g, "split.count"), &v) != 0 || v < 1)
+		return 1;
+	return v;
+}
+
 void rep_gguf_model_text(const struct mdb_gguf *g, const struct mdb_model *m,
 			 const struct mdb_params *p, const char *model_err, FILE *out)
 {
@@ -43,6 +53,13 @@ void rep_gguf_model_text(const struct mdb_gguf *g, const struct mdb_model *m,
 	uint64_t in_file = mdb_gguf_total_params(g);
 	double d = rel_diff(p->total, in_file);
 	int match = isfinite(d) && fabs(d) <= REP_PARAMS_MATCH;
+	int64_t parts = split_count(g);
+	if (parts > 1) {
+		fprintf(out, "\nparams from architecture %.0f vs params in this part %" PRIu64 ": not "
+			"comparable, the file is one of %" PRId64 " parts (split.count) and the others "
+			"hold the rest\n", p->total, in_file, parts);
+		return;
+	}
 	fprintf(out, "\nparams from architecture %.0f vs params in file %" PRIu64 ": %s "
 		"(%+.3f%%, tolerance %.1f%%)\n", p->total, in_file, match ? "match" : "MISMATCH",
 		isfinite(d) ? 100 * d : 0.0, 100 * REP_PARAMS_MATCH);
@@ -81,7 +98,12 @@ char *rep_gguf_model_json(const struct mdb_gguf *g, const char *path, const stru
 			else
 				cJSON_AddNullToObject(pc, "difference");
 			cJSON_AddNumberToObject(pc, "tolerance", REP_PARAMS_MATCH);
-			cJSON_AddBoolToObject(pc, "match", isfinite(d) && fabs(d) <= REP_PARAMS_MATCH);
+			cJSON_AddNumberToObject(pc, "split_count", (double)split_count(g));
+			if (split_count(g) > 1)   /* one part's tensors: not comparable */
+				cJSON_AddNullToObject(pc, "match");
+			else
+				cJSON_AddBoolToObject(pc, "match", isfinite(d)
+						      && fabs(d) <= REP_PARAMS_MATCH);
 		}
 		cJSON_AddItemToObject(root, "model", mo);
 	}

@@ -118,7 +118,9 @@ void rep_gguf_model_text(const struct mdb_gguf *g, const struct mdb_model *m,
 			 const struct mdb_params *p, const char *model_err, FILE *out);
 /* rep_gguf_json's object plus "model": the llmcap.models/1 model object
  * with "params_check": {"from_architecture", "in_file", "difference",
- * "match"}; or "model": null and "model_error". */
+ * "tolerance", "split_count", "match"} ("match" null for one part of a
+ * split model: its tensors are not the whole model's); or "model": null
+ * and "model_error". */
 char *rep_gguf_model_json(const struct mdb_gguf *g, const char *path, const struct mdb_model *m,
 			  const struct mdb_params *p, const char *model_err, int pretty);
 

@@ -66,6 +66,12 @@ static void gw_u32(struct gw *w, const char *key, uint32_t v)
 	put_u32(&w->kv, v);
 }
 
+static void gw_u16(struct gw *w, const char *key, uint16_t v)
+{
+	gw_key(w, key, MDB_GGUF_UINT16);
+	put(&w->kv, &v, 2);
+}
+
 static void gw_f32(struct gw *w, const char *key, float v)
 {
 	gw_key(w, key, MDB_GGUF_FLOAT32);
@@ -731,6 +737,76 @@ static void test_granite_hybrid(void **state)
 	free(img);
 }
 
+/* A Mixtral cut in two by gguf-split: the first part has every key but
+ * only layer 0's tensors; layer 1 is MoE by the keys, the head is untied
+ * as llama's usually is, and inspect says the counts are not comparable.
+ * The second part holds only split.* keys: -2 pointing at the first. */
+static void test_split_parts(void **state)
+{
+	(void)state;
+	struct shape s = llama_gqa;
+	s.ffn = 48;
+	struct gw w = {0};
+	gw_str(&w, "general.architecture", "llama");
+	gw_u32(&w, "llama.block_count", 2);
+	gw_u32(&w, "llama.embedding_length", 64);
+	gw_u32(&w, "llama.attention.head_count", 8);
+	gw_u32(&w, "llama.attention.head_count_kv", 2);
+	gw_u32(&w, "llama.context_length", 512);
+	gw_u32(&w, "llama.feed_forward_length", 48);
+	gw_u32(&w, "llama.expert_count", 4);
+	gw_u32(&w, "llama.expert_used_count", 2);
+	gw_u16(&w, "split.no", 0);
+	gw_u16(&w, "split.count", 2);
+	gw_tokens(&w, 100);
+	gw_t(&w, 64, 100, 1, "token_embd.weight");
+	gw_attn(&w, &s, 0);
+	gw_moe(&w, &s, 0, 4, 48, 0, 0, 1);
+	size_t n;
+	uint8_t *img = gw_image(&w, &n);
+	struct mdb_model m;
+	struct mdb_gguf *g = derive(img, n, "Mixtral-00001-of-00002.gguf", &m);
+	assert_false(m.tied_embd);
+	assert_true(mdb_model_layer_is_moe(&m, 0) && mdb_model_layer_is_moe(&m, 1));
+	assert_int_equal(m.moe.expert_ffn, 48);
+	mdb_gguf_close(g);
+
+	char dir[256], path[300], args[400];
+	assert_int_equal(tu_tmpdir(dir, sizeof dir), 0);
+	snprintf(path, sizeof path, "%s/Mixtral-00001-of-00002.gguf", dir);
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(img, 1, n, f), n);
+	fclose(f);
+	free(img);
+	snprintf(args, sizeof args, "inspect '%s'", path);
+	struct tu_run r = tu_llmcap("", args);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "not comparable, the file is one of 2 parts"));
+	assert_null(strstr(r.out, "MISMATCH"));
+	tu_run_free(&r);
+	snprintf(args, sizeof args, "inspect --json '%s'", path);
+	r = tu_llmcap("", args);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "\"split_count\":\t2"));
+	assert_non_null(strstr(r.out, "\"match\":\tnull"));
+	tu_run_free(&r);
+	tu_rmrf(dir);
+
+	gw_u16(&w, "split.no", 1);
+	gw_u16(&w, "split.count", 2);
+	gw_attn(&w, &s, 1);
+	gw_t(&w, 64, 1, 1, "output_norm.weight");
+	img = gw_image(&w, &n);
+	char err[1024] = "";
+	assert_int_equal(mdb_gguf_open_mem(&g, img, n, "m-00002-of-00002.gguf", err, sizeof err), 0);
+	assert_int_equal(mdb_model_from_gguf(g, "m-00002-of-00002.gguf", &m, err, sizeof err), -2);
+	assert_non_null(strstr(err, "part 2 of 2"));
+	assert_non_null(strstr(err, "-00001-of-00002.gguf"));
+	mdb_gguf_close(g);
+	free(img);
+}
+
 /* ---- malformed headers --------------------------------------------------- */
 enum defect {
 	D_NO_BLOCK_COUNT, D_HEADS_0, D_KV_NOT_DIVIDING, D_UNKNOWN_ARCH, D_NO_ARCH, D_ARCH_NOT_STRING,
@@ -1049,6 +1125,7 @@ int main(void)
 		cmocka_unit_test(test_phi3),
 		cmocka_unit_test(test_gpt_oss),
 		cmocka_unit_test(test_granite_hybrid),
+		cmocka_unit_test(test_split_parts),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_every_tensor_dropped),
 		cmocka_unit_test(test_smollm2),
