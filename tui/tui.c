@@ -420,9 +420,9 @@ static int draw_machine(struct tui *t, int y)
 	int shown = 0;
 	for (int i = 0; i < h->n_accel && shown < 2; i++, shown++) {
 		const struct hw_accel *g = &h->accel[i];
-		put(y2++, 1, "%s %s: %.0f GiB%s, %.0f GB/s, FP16 %s TFLOPS (spec)", g->kind, g->name, g->memory_gb,
+		put(y2++, 1, "%s %s: %.0f GiB%s, %.0f GB/s, FP16 %s (spec)", g->kind, g->name, g->memory_gb,
 		    g->unified_memory ? " unified" : "", g->memory_bandwidth_gbps,
-		    g->fp16_tflops > 0 ? (snprintf(a, sizeof a, "%.0f", g->fp16_tflops), a) : "unknown");
+		    g->fp16_tflops > 0 ? (snprintf(a, sizeof a, "%.0f TFLOPS", g->fp16_tflops), a) : "unknown");
 	}
 	if (!h->n_accel)
 		put(y2++, 1, "no accelerator%s", m ? " found (GPU probing arrives with the accelerators work)" : "");
@@ -516,7 +516,7 @@ static void draw_chart(struct tui *t, int y, int x, int w, int h, const struct s
 	int ph = h - 2, pw = w - 9;
 	put(y, x, "decode tokens/s against context (predicted)");
 	for (int r = 0; r < ph; r++) {
-		double v = mx * (ph - r) / ph;
+		double v = mx * (ph - 1 - r) / (ph - 1);
 		if (r == 0 || r == ph - 1 || r == ph / 2)
 			put(y + 1 + r, x, "%6.1f", v);
 		put(y + 1 + r, x + 7, "\u2502");
