@@ -69,6 +69,49 @@ static void test_builtin_loads_and_is_complete(void **state)
 	mdb_hw_catalog_free(&c);
 }
 
+/* Every entry gives its stock SSD's sequential read speed (the simulator
+ * streams weights from it), or its source says why the figure is unknown. */
+static void test_builtin_storage_speed_or_reason(void **state)
+{
+	(void)state;
+	struct mdb_hw_catalog c = load_builtin();
+	int with_speed = 0;
+	for (int i = 0; i < c.n; i++) {
+		const struct hw_spec *h = &c.items[i];
+		if (isfinite(h->storage_read_gbps)) {
+			with_speed++;
+			/* microSD (0.09) up to PCIe 5.0 NVMe and Apple's fastest (~14) */
+			if (!(h->storage_read_gbps >= 0.05 && h->storage_read_gbps <= 20))
+				fail_msg("%s: storage_read_gbps %g out of range", h->id,
+					 h->storage_read_gbps);
+			if (!strstr(h->source, "SSD") && !strstr(h->source, "storage"))
+				fail_msg("%s: storage_read_gbps without its source", h->id);
+		} else if (!strstr(h->source, "SSD read speed unknown")) {
+			fail_msg("%s: no storage_read_gbps and the source does not say "
+				 "\"SSD read speed unknown\"", h->id);
+		}
+	}
+	assert_true(with_speed >= 25);
+	/* spot checks against the cited figures */
+	const struct hw_spec *h = mdb_hw_catalog_find(&c, "raspberry-pi-5-8g");
+	assert_non_null(h);
+	assert_true(fabs(h->storage_read_gbps - 0.09) < 1e-9);
+	h = mdb_hw_catalog_find(&c, "macbook-air-m2-8g"); /* one NAND chip */
+	assert_non_null(h);
+	assert_true(fabs(h->storage_read_gbps - 1.58) < 1e-9);
+	h = mdb_hw_catalog_find(&c, "mbp14-m5-16g");
+	assert_non_null(h);
+	assert_true(fabs(h->storage_read_gbps - 6.32) < 1e-9);
+	h = mdb_hw_catalog_find(&c, "rtx4090-7950x-64g"); /* assumed 990 PRO */
+	assert_non_null(h);
+	assert_true(fabs(h->storage_read_gbps - 7.45) < 1e-9);
+	assert_non_null(strstr(h->source, "990 PRO"));
+	h = mdb_hw_catalog_find(&c, "dgx-spark-128g");
+	assert_non_null(h);
+	assert_true(isnan(h->storage_read_gbps));
+	mdb_hw_catalog_free(&c);
+}
+
 static const struct hw_spec *must_find(const struct mdb_hw_catalog *c, const char *id)
 {
 	const struct hw_spec *h = mdb_hw_catalog_find(c, id);
@@ -365,6 +408,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_builtin_loads_and_is_complete),
+		cmocka_unit_test(test_builtin_storage_speed_or_reason),
 		cmocka_unit_test(test_spot_checks_against_specs),
 		cmocka_unit_test(test_parse_good_and_malformed),
 		cmocka_unit_test(test_user_additions),
