@@ -406,16 +406,6 @@ static inline float hmax_ps(__m256 v)
 	return _mm_cvtss_f32(m);
 }
 
-/* roundf: half away from zero, exactly (x - trunc(x) is exact). */
-static inline __m256 round_away(__m256 x)
-{
-	const __m256 t = _mm256_round_ps(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-	const __m256 sign = _mm256_and_ps(x, _mm256_set1_ps(-0.0f));
-	const __m256 frac = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_sub_ps(x, t));
-	const __m256 up = _mm256_cmp_ps(frac, _mm256_set1_ps(0.5f), _CMP_GE_OQ);
-	return _mm256_add_ps(t, _mm256_and_ps(up, _mm256_or_ps(sign, _mm256_set1_ps(1.0f))));
-}
-
 /* 4 x 8 int32 to 32 int8 in order. */
 static inline __m256i pack_i32x32(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
 {
@@ -433,11 +423,12 @@ static inline void q8_block(const float *x, int8_t *qs, float *d_out, int *sum_o
 		v[k] = _mm256_loadu_ps(x + 8 * k);
 		amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[k]));
 	}
-	const float d = hmax_ps(amax) / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+	const float m = hmax_ps(amax);
+	const float d = m / 127.0f, id = m != 0.0f ? 127.0f / m : 0.0f;
 	const __m256 vid = _mm256_set1_ps(id);
 	__m256i iv[4];
-	for (int k = 0; k < 4; k++)
-		iv[k] = _mm256_cvttps_epi32(round_away(_mm256_mul_ps(v[k], vid)));
+	for (int k = 0; k < 4; k++)  /* round half to even (MXCSR default) */
+		iv[k] = _mm256_cvtps_epi32(_mm256_mul_ps(v[k], vid));
 	_mm256_storeu_si256((__m256i *)qs, pack_i32x32(iv[0], iv[1], iv[2], iv[3]));
 	*d_out = d;
 	if (sum_out)

@@ -422,25 +422,14 @@ static float dot_q6_K(int64_t n, const void *w, const void *a)
 
 /* ---- quantize activations --------------------------------------------- */
 
-static inline __m512 round_away(__m512 x)
-{
-	const __m512 t = _mm512_roundscale_ps(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-	const __m512 frac = _mm512_abs_ps(_mm512_sub_ps(x, t));
-	const __mmask16 up = _mm512_cmp_ps_mask(frac, _mm512_set1_ps(0.5f), _CMP_GE_OQ);
-	const __m512 one = _mm512_castsi512_ps(_mm512_or_si512(
-		_mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32((int)0x80000000u)),
-		_mm512_castps_si512(_mm512_set1_ps(1.0f))));
-	return _mm512_mask_add_ps(t, up, t, one);
-}
-
 static inline void q8_block(const float *x, int8_t *qs, float *d_out, int *sum_out)
 {
 	const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
 	const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
-	const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+	const float d = amax / 127.0f, id = amax != 0.0f ? 127.0f / amax : 0.0f;
 	const __m512 vid = _mm512_set1_ps(id);
-	const __m512i i0 = _mm512_cvttps_epi32(round_away(_mm512_mul_ps(v0, vid)));
-	const __m512i i1 = _mm512_cvttps_epi32(round_away(_mm512_mul_ps(v1, vid)));
+	const __m512i i0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, vid));  /* half to even */
+	const __m512i i1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, vid));
 	_mm_storeu_si128((__m128i *)qs, _mm512_cvtepi32_epi8(i0));
 	_mm_storeu_si128((__m128i *)(qs + 16), _mm512_cvtepi32_epi8(i1));
 	*d_out = d;

@@ -205,8 +205,11 @@ static void deq_q6_K(const void *src, float *dst, int64_t n)
 
 /* ---- quantize activations --------------------------------------------- */
 
-/* ggml quantize_row_q8_0_ref: d = max|x| / 127, q = round(x / d), half
- * away from zero. */
+/* As ggml-cpu's quantize_row_q8_0 on x86 (what llama.cpp runs here):
+ * d = max|x| / 127 stored as F16, q = x * (127 / max|x|) rounded half to
+ * even. (quantize_row_q8_0_ref multiplies by 1/d and rounds half away
+ * from zero; a few quants per row differ by one, and a model whose
+ * activations have outliers is sensitive to them.) */
 static void quant_q8_0(const float *x, void *dst, int64_t n)
 {
 	struct block_q8_0 *y = dst;
@@ -214,14 +217,14 @@ static void quant_q8_0(const float *x, void *dst, int64_t n)
 		float amax = 0;
 		for (int j = 0; j < 32; j++)
 			amax = fmaxf(amax, fabsf(x[i * 32 + j]));
-		const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+		const float d = amax / 127.0f, id = amax != 0.0f ? 127.0f / amax : 0.0f;
 		y[i].d = kern_fp32_to_fp16(d);
 		for (int j = 0; j < 32; j++)
-			y[i].qs[j] = (int8_t)roundf(x[i * 32 + j] * id);
+			y[i].qs[j] = (int8_t)lrintf(x[i * 32 + j] * id);
 	}
 }
 
-/* ggml quantize_row_q8_1_ref: as Q8_0, plus s = d * sum(q). */
+/* As Q8_0, plus s = d * sum(q) stored as F16 (ggml-cpu x86). */
 static void quant_q8_1(const float *x, void *dst, int64_t n)
 {
 	struct block_q8_1 *y = dst;
@@ -229,10 +232,10 @@ static void quant_q8_1(const float *x, void *dst, int64_t n)
 		float amax = 0;
 		for (int j = 0; j < 32; j++)
 			amax = fmaxf(amax, fabsf(x[i * 32 + j]));
-		const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+		const float d = amax / 127.0f, id = amax != 0.0f ? 127.0f / amax : 0.0f;
 		int sum = 0;
 		for (int j = 0; j < 32; j++) {
-			y[i].qs[j] = (int8_t)roundf(x[i * 32 + j] * id);
+			y[i].qs[j] = (int8_t)lrintf(x[i * 32 + j] * id);
 			sum += y[i].qs[j];
 		}
 		y[i].d = kern_fp32_to_fp16(d);

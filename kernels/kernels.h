@@ -15,8 +15,10 @@
  *    llama-family forward pass over a mmapped GGUF file.
  *
  * Math follows ggml (ggml/src/ggml-quants.c, ggml-cpu): the same block
- * layouts, scales, rounding of the reference quantizers and pairing of
- * weight and activation types.
+ * layouts, scales and pairing of weight and activation types; activations
+ * are quantized as ggml-cpu does on x86 (Q8_0/Q8_1: scale 127 / max|x|,
+ * round half to even; Q8_K: quantize_row_q8_K_ref), so the same inputs
+ * give the same quants as llama.cpp.
  *
  * Errors: int-returning functions return 0 on success and a negative
  * value on failure (-1 bad argument or unsupported type, -2 out of memory
@@ -242,5 +244,45 @@ int kern_bench_matvec(const struct kern_table *t, struct kern_pool *pool, int ty
 		      char *err, size_t errlen);
 /* Seconds of CLOCK_MONOTONIC. */
 double kern_now(void);
+
+/* ---- llama-family forward pass over a GGUF file ---------------------- */
+/* Architectures: "llama" (llama, mistral, smollm: RoPE NORM), "qwen2"
+ * (q/k/v biases, RoPE NEOX), "qwen3" (per-head q/k RMSNorm, RoPE NEOX).
+ * Weights stay in the read-only mapping of the file (never copied); the
+ * output matrix is token_embd when output.weight is absent (tied). */
+struct kern_model_cfg {
+	char arch[32];
+	int n_layer, n_embd, n_ff, n_head, n_head_kv, head_dim, n_rot, n_vocab;
+	float eps, rope_base;
+	enum kern_rope_mode rope_mode;
+	int tied;                    /* output shares token_embd */
+	int n_ctx;                   /* KV cache positions */
+	int kv_type;                 /* QT_F16 or QT_F32 */
+	int max_batch;               /* tokens per prefill micro-batch */
+	uint64_t weight_bytes;       /* bytes of the weight tensors read per token */
+};
+struct kern_model;
+/* Maps path, checks every tensor (present, supported type, shape) and
+ * allocates the KV cache (n_ctx positions of kv_type, QT_F16 like
+ * llama.cpp's default or QT_F32) and buffers. t must outlive the model.
+ * 0; -1 I/O error; -2 malformed or unsupported file (err names the tensor
+ * or key and what is wrong); -3 out of memory. Free with
+ * kern_model_close. */
+int kern_model_open(struct kern_model **out, const char *path, const struct kern_table *t,
+		    int n_ctx, int kv_type, char *err, size_t errlen);
+void kern_model_close(struct kern_model *m);
+const struct kern_model_cfg *kern_model_config(const struct kern_model *m);
+/* Tokens in the KV cache so far. */
+int kern_model_n_past(const struct kern_model *m);
+/* Empties the KV cache (the next token is position 0). */
+void kern_model_reset(struct kern_model *m);
+/* Runs n_tok tokens (ids < n_vocab) at positions n_past.., appending to
+ * the KV cache: n_tok == 1 takes the decode path (matrix-vector), more the
+ * prefill path (matrix-matrix over micro-batches of max_batch). logits:
+ * n_tok x n_vocab floats when all_logits, else n_vocab floats for the
+ * last token; may be NULL. 0, or -1 (bad token id, context full; err
+ * says which) with the cache unchanged. */
+int kern_model_eval(struct kern_model *m, struct kern_pool *pool, const int32_t *tokens,
+		    int n_tok, int all_logits, float *logits, char *err, size_t errlen);
 
 #endif

@@ -14,7 +14,7 @@
  *    round once where the generic code rounds twice); the generic one
  *    against hand-built blocks exactly.
  *  - quantize: the round trip within that same per-value bound; SIMD quantizers
- *    bit-identical to the generic (ggml reference) ones.
+ *    bit-identical to the generic ones (ggml-cpu's x86 quantizers).
  *
  * Rows of odd block counts (1, 7, 3 super-blocks) and float rows of odd
  * length exercise every tail. Backends the CPU cannot run are skipped
