@@ -33,11 +33,14 @@ static inline __m512i set2_256(__m256i a, __m256i b)
 /* Two blocks of 16 nibble bytes: [a low, a high, b low, b high]. */
 static inline __m512i nibbles64(const uint8_t *qa, const uint8_t *qb)
 {
-	const __m128i a = _mm_loadu_si128((const __m128i *)qa);
-	const __m128i b = _mm_loadu_si128((const __m128i *)qb);
-	const __m512i t = set2_256(_mm256_set_m128i(_mm_srli_epi16(a, 4), a),
-				   _mm256_set_m128i(_mm_srli_epi16(b, 4), b));
-	return _mm512_and_si512(t, _mm512_set1_epi8(0x0F));
+	const __m256i ab = _mm256_inserti128_si256(
+		_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)qa)),
+		_mm_loadu_si128((const __m128i *)qb), 1);
+	/* [a, a, b, b], then the odd 128-bit lanes shifted down a nibble */
+	const __m512i t = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3),
+						   _mm512_castsi256_si512(ab));
+	const __m512i u = _mm512_mask_srli_epi16(t, 0xFF00FF00u, t, 4);
+	return _mm512_and_si512(u, _mm512_set1_epi8(0x0F));
 }
 
 static inline __m512i load2_256(const int8_t *a, const int8_t *b)
