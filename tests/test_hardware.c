@@ -63,6 +63,14 @@ static void test_builtin_loads_and_is_complete(void **state)
 		}
 		if (unified && !gpu)
 			fail_msg("%s: unified memory without a GPU", h->id);
+		/* a GPU without FP16 figure says so; a computed figure says how */
+		for (int k = 0; k < h->n_accel; k++)
+			if (!strcmp(h->accel[k].kind, "gpu") && isnan(h->accel[k].fp16_tflops) &&
+			    !(strstr(h->source, "FP16") && strstr(h->source, "unknown")))
+				fail_msg("%s: GPU FP16 missing and the source does not say it is "
+					 "unknown", h->id);
+		if (isfinite(h->host.fp32_gflops) && !strstr(h->source, "host fp32 computed"))
+			fail_msg("%s: host fp32_gflops without its computation", h->id);
 	}
 	assert_true(priced >= 40);
 	assert_null(mdb_hw_catalog_find(&c, "no-such-machine"));
@@ -137,7 +145,14 @@ static void test_spot_checks_against_specs(void **state)
 	assert_true(h->host.memory_bandwidth_gbps == 800);
 	assert_true(h->accel[0].unified_memory);
 	assert_true(h->accel[0].memory_bandwidth_gbps == 800);
+	/* computed: 60 cores x 256 FLOP/clk x 1.398 GHz, FP16 rate = FP32 */
+	assert_true(fabs(h->accel[0].fp16_tflops - 21.47) < 0.01);
+	assert_non_null(strstr(h->source, "fp16 computed"));
+	h = must_find(&c, "mac-studio-m3ultra-96g");
 	assert_true(isnan(h->accel[0].fp16_tflops)); /* not published: unknown */
+	h = must_find(&c, "rtx5080-7950x-64g"); /* AI TOPS 1801 / 16 */
+	assert_true(fabs(h->accel[0].fp16_tflops - 112.6) < 0.01);
+	assert_true(h->host.fp32_gflops == 2304);  /* 16 x 32 x 4.5 GHz */
 
 	h = must_find(&c, "rtx5090-7950x-64g");
 	assert_true(h->accel[0].memory_bandwidth_gbps == 1792);
