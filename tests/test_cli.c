@@ -151,7 +151,7 @@ static void test_every_command_has_help(void **state)
 static void test_not_built_commands_exit_2(void **state)
 {
 	(void)state;
-	static const char *const cmds[] = {"verify --model x", "calibrate", "tui"};
+	static const char *const cmds[] = {"verify --model x", "calibrate"};
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
 		struct tu_run r = tu_llmcap("", cmds[i]);
 		if (r.status != 2 || !strstr(r.err, "not built yet"))
