@@ -3,6 +3,9 @@
  */
 #include <stdio.h>
 #include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 #include "kernels/kern_internal.h"
 
@@ -18,12 +21,16 @@ unsigned kern_cpu_features(void)
 		f |= KERN_F_AVX512;
 	if ((f & KERN_F_AVX512) && __builtin_cpu_supports("avx512vnni"))
 		f |= KERN_F_AVX512VNNI;
-#if __GNUC__ >= 11 || defined(__clang__)
-	if ((f & KERN_F_AVX512) && __builtin_cpu_supports("avx512bf16"))
-		f |= KERN_F_AVX512BF16;
-	if ((f & KERN_F_AVX2) && __builtin_cpu_supports("avxvnni"))
-		f |= KERN_F_AVXVNNI;
-#endif
+	/* CPUID leaf 7 subleaf 1, EAX: bit 4 AVX-VNNI, bit 5 AVX512-BF16 (read
+	 * directly: not every compiler's __builtin_cpu_supports knows them;
+	 * the OS state is covered by the AVX2/AVX-512 checks above) */
+	unsigned a = 0, b = 0, c = 0, d = 0;
+	if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) {
+		if ((f & KERN_F_AVX512) && (a & (1u << 5)))
+			f |= KERN_F_AVX512BF16;
+		if ((f & KERN_F_AVX2) && (a & (1u << 4)))
+			f |= KERN_F_AVXVNNI;
+	}
 #elif defined(__aarch64__)
 	f |= KERN_F_NEON;
 #endif
