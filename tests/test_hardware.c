@@ -173,6 +173,68 @@ static void test_spot_checks_against_specs(void **state)
 	mdb_hw_catalog_free(&c);
 }
 
+/* The M5 Pro and M5 Max entries (Apple, March 2026) parse, share their
+ * unified memory, and say what is not published yet. */
+static void test_m5_pro_max_entries(void **state)
+{
+	(void)state;
+	struct mdb_hw_catalog c = load_builtin();
+	static const struct {
+		const char *id;
+		double mem, bw;
+		int gpu_cores;
+	} want[] = {
+		{"mbp14-m5pro-64g", 64, 307, 20},
+		{"mbp16-m5max-128g", 128, 614, 40},
+	};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		const struct hw_spec *h = must_find(&c, want[i].id);
+		assert_int_equal(h->host.cores, 18);
+		assert_true(h->host.memory_gb == want[i].mem);
+		assert_true(h->host.memory_bandwidth_gbps == want[i].bw);
+		assert_int_equal(h->n_accel, 1);
+		assert_true(h->accel[0].unified_memory);
+		assert_true(h->accel[0].memory_gb == want[i].mem);
+		assert_true(h->accel[0].memory_bandwidth_gbps == want[i].bw);
+		char gpu[32];
+		snprintf(gpu, sizeof gpu, "%d-core GPU", want[i].gpu_cores);
+		assert_non_null(strstr(h->accel[0].name, gpu));
+		assert_non_null(strstr(h->source, "2026-03-03"));
+		/* Apple gives no price for these configurations, nor GPU FP16 */
+		assert_true(isnan(h->price_usd));
+		assert_non_null(strstr(h->source, "price of this configuration unknown"));
+		assert_true(isnan(h->accel[0].fp16_tflops));
+	}
+	/* The Verge's 4 TB M5 Max read test; no M5 Pro SSD test found */
+	assert_true(fabs(must_find(&c, "mbp16-m5max-128g")->storage_read_gbps - 13.6) < 1e-9);
+	assert_true(isnan(must_find(&c, "mbp14-m5pro-64g")->storage_read_gbps));
+	/* each entry, printed by `llmcap hardware --json`, parses back */
+	char dir[256], env[400];
+	assert_int_equal(tu_tmpdir(dir, sizeof dir), 0);
+	snprintf(env, sizeof env, "XDG_CONFIG_HOME='%s'", dir);
+	struct tu_run r = tu_llmcap(env, "hardware --json");
+	assert_int_equal(r.status, 0);
+	cJSON *j = cJSON_Parse(r.out);
+	assert_non_null(j);
+	int n = 0;
+	cJSON *e;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(j, "hardware")) {
+		char *one = cJSON_PrintUnformatted(e);
+		struct hw_spec h;
+		char err[ERRLEN];
+		if (mdb_hw_parse(one, strlen(one), "out", &h, err, sizeof err) != 0)
+			fail_msg("%s", err);
+		if (!strncmp(h.id, "mbp14-m5pro", 11) || !strncmp(h.id, "mbp16-m5max", 11))
+			n++;
+		free(one);
+	}
+	assert_int_equal(n, 2);
+	cJSON_Delete(j);
+	tu_run_free(&r);
+	tu_rmrf(dir);
+	mdb_hw_catalog_free(&c);
+}
+
 #define GOOD "{\"schema\":\"llmcap.hardware/1\",\"id\":\"my-box\",\"name\":\"My box\"," \
 	"\"price_usd\":1000,\"price_date\":\"2025-01\",\"host\":{\"cpu\":\"x\",\"cores\":8," \
 	"\"memory_gb\":32,\"memory_bandwidth_gbps\":80},\"accelerators\":[{\"name\":\"G\"," \
@@ -425,6 +487,7 @@ int main(void)
 		cmocka_unit_test(test_builtin_loads_and_is_complete),
 		cmocka_unit_test(test_builtin_storage_speed_or_reason),
 		cmocka_unit_test(test_spot_checks_against_specs),
+		cmocka_unit_test(test_m5_pro_max_entries),
 		cmocka_unit_test(test_parse_good_and_malformed),
 		cmocka_unit_test(test_user_additions),
 		cmocka_unit_test(test_resolve),
