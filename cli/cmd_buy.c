@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/fit.h"
 #include "cli/resolve.h"
 #include "reports/report.h"
 
@@ -29,6 +30,11 @@ static int cmp_buy(const void *pa, const void *pb)
 	}
 	double dx = x->pred->fits ? x->pred->decode_tps : -1, dy = y->pred->fits ? y->pred->decode_tps : -1;
 	return dx > dy ? -1 : dx < dy ? 1 : 0;
+}
+
+void cli_buy_rank(struct rep_buy_row *rows, int n)
+{
+	qsort(rows, (size_t)n, sizeof *rows, cmp_buy);
 }
 
 /* Predicts o->model on every machine of list (n) and prints the result. */
@@ -74,7 +80,7 @@ static int run_machines(const char *cmd, const struct buy_opts *o, const struct 
 			(!isfinite(o->budget) || (list[i].price_usd > 0 && list[i].price_usd <= o->budget));
 	}
 	if (!compare)
-		qsort(rows, (size_t)n, sizeof *rows, cmp_buy);
+		cli_buy_rank(rows, n);
 	struct rep_buy b = {compare ? REP_COMPARE_SCHEMA : REP_BUY_SCHEMA, &cm->m, w, &wl, o->min_tps,
 			    o->budget, n, rows};
 	if (o->json) {

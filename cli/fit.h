@@ -1,5 +1,5 @@
 /*
- * cli/fit: the `llmcap fit` computation — every catalog model x the fit
+ * cli/fit: the `llmcap fit` ranking and `llmcap buy` order — every catalog model x the fit
  * quantizations predicted on one machine and ranked — shared by `llmcap
  * fit` and `llmcap report`. Prints its own message on stderr ("llmcap
  * CMD: ...") and returns a CLI exit code.
@@ -29,5 +29,10 @@ struct cli_fit {
 int cli_fit_rank(const char *cmd, const struct hw_spec *h, const struct cli_wl_args *a,
 		 const char *engine, double min_tps, struct cli_fit *f);
 void cli_fit_free(struct cli_fit *f);
+
+/* `llmcap buy`'s order (cli/cmd_buy.c): machines that meet the target
+ * first, cheapest first (unknown price last), then the rest by decode
+ * speed. */
+void cli_buy_rank(struct rep_buy_row *rows, int n);
 
 #endif

@@ -203,4 +203,56 @@ void rep_buy_text(const struct rep_buy *b, FILE *out);
 void rep_compare_text(const struct rep_buy *b, FILE *out);
 char *rep_buy_json(const struct rep_buy *b, int pretty);
 
+/* ---- the shareable report (llmcap report, llmcap.report/1) ------------- */
+/* Markdown, HTML with inline SVG charts, or JSON (docs/report-schema.md).
+ * Everything here is computed by the caller (cli/) and only drawn here:
+ * reports/rep_report.c (Markdown, JSON), rep_report_html.c, and
+ * rep_report_svg.c (the charts). */
+#define REP_REPORT_SCHEMA "llmcap.report/1"
+/* A line of the roofline chart. A bandwidth ceiling is value GB/s times
+ * the arithmetic intensity; a compute ceiling is value GFLOP/s. Ceilings
+ * of one device and one kind (peak or achieved) clip each other. */
+struct rep_ceiling {
+	char label[96];             /* "host memory read (measured)" */
+	int compute;                /* 0 bandwidth (GB/s), 1 compute (GFLOP/s) */
+	double value;
+	int device;                 /* 0 host, 1.. accelerator */
+	int achieved;               /* 1: peak x the engine's efficiency (dashed) */
+};
+/* A model's operating point: FLOP per byte moved against FLOP/s reached
+ * (predicted). */
+struct rep_roof_pt {
+	int model;                  /* index into rep_report.top */
+	int prefill;                /* 0 decode, 1 prefill */
+	double intensity;           /* FLOP/byte */
+	double gflops;              /* GFLOP/s */
+};
+struct rep_report {
+	const struct hw_spec *hw;
+	const struct rep_fit *fit;  /* the ranked fit (as llmcap fit) */
+	int max_fit_rows;           /* best rows that fit shown in md/html (0: all) */
+	int n_top;                  /* top models: decode against context, roofline */
+	const struct rep_plan *top; /* each predicted at a longer context for its curve */
+	int n_ceil;
+	const struct rep_ceiling *ceil;
+	int n_pts;
+	const struct rep_roof_pt *pts;
+	const char *roof_note;      /* how the operating points were counted */
+	int n_buy;                  /* one per --model, catalog machines ranked as llmcap buy */
+	const struct rep_buy *buy;
+	const char *verify_note;    /* verification: what exists (never fake figures) */
+};
+/* The whole report; malloc'd, NULL on OOM. */
+char *rep_report_md(const struct rep_report *r);
+char *rep_report_html(const struct rep_report *r);
+char *rep_report_json(const struct rep_report *r, int pretty);
+/* The charts as standalone SVG documents (well-formed XML, no external
+ * references): decode tokens/s against context for the top models, and
+ * the roofline. malloc'd, NULL on OOM. */
+char *rep_svg_decode(const struct rep_report *r);
+char *rep_svg_roofline(const struct rep_report *r);
+/* Series colours of the charts in model order (n: REP_N_COLORS). */
+#define REP_N_COLORS 6
+const char *rep_series_color(int i);
+
 #endif
