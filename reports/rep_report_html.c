@@ -31,7 +31,7 @@ static const char css[] =
 	"table{border-collapse:collapse;width:100%;background:var(--card);margin:8px 0 12px;"
 	"font-size:14px}\n"
 	"th,td{border:1px solid var(--border);padding:4px 8px;text-align:left;vertical-align:top}\n"
-	"th{background:var(--head);font-weight:600}td.n,th.n{text-align:right;"
+	"th{background:var(--head);font-weight:600}td.n,td.ok,td.bad{white-space:nowrap}td.n,th.n{text-align:right;"
 	"font-variant-numeric:tabular-nums}\n"
 	".src{display:inline-block;padding:0 6px;border-radius:9px;font-size:12px;font-weight:600;"
 	"border:1px solid currentColor}\n"
