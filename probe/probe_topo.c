@@ -146,6 +146,14 @@ int probe_topo_read(struct probe_topo *t, const char *xml_path,
 		return -1;
 	}
 	hwloc_topology_set_io_types_filter(topo, HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
+	/* hwloc's GPU plugins load vendor runtimes inside the topology load
+	 * (PoCL aborts the process when it cannot size memory); the probe
+	 * finds accelerators itself, so they stay off. */
+	hwloc_topology_set_components(topo, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "opencl");
+	hwloc_topology_set_components(topo, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "cuda");
+	hwloc_topology_set_components(topo, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "nvml");
+	hwloc_topology_set_components(topo, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "rsmi");
+	hwloc_topology_set_components(topo, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "levelzero");
 	if (xml_path && hwloc_topology_set_xml(topo, xml_path) != 0) {
 		if (warn_to)
 			probe_warn(warn_to, "hwloc cannot read topology XML %s; topology unknown",
