@@ -508,7 +508,7 @@ static void attn_run(void *arg, int ith, int nth)
 	float *scratch = a->m->scratch + (size_t)(ith % MAX_THREADS) * (size_t)c->n_ctx;
 	for (int item = ith; item < a->n * c->n_head; item += nth) {
 		const int i = item / c->n_head, h = item % c->n_head;
-		kern_attention(a->kv, c->n_head, a->m->q + i * qd, a->p0 + i + 1, a->m->att + i * qd,
+		kern_attention(a->m->t, a->kv, c->n_head, a->m->q + i * qd, a->p0 + i + 1, a->m->att + i * qd,
 			       scratch, h, h + 1);
 	}
 }

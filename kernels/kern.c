@@ -97,6 +97,8 @@ int kern_table_init(struct kern_table *t, unsigned features)
 				t->dot[i] = b->dot[i];
 				t->dot_isa[i] = b->name;
 			}
+			if (b->axpy[i])
+				t->axpy[i] = b->axpy[i];
 		}
 	}
 	return 0;

@@ -497,6 +497,28 @@ static void quant_q8_K(const float *x, void *dst, int64_t n)
 	}
 }
 
+static void axpy_f32(int64_t n, float a, const void *x, float *y)
+{
+	const float *v = x;
+	const __m512 va = _mm512_set1_ps(a);
+	int64_t i = 0;
+	for (; i + 16 <= n; i += 16)
+		_mm512_storeu_ps(y + i, _mm512_fmadd_ps(va, _mm512_loadu_ps(v + i), _mm512_loadu_ps(y + i)));
+	for (; i < n; i++)
+		y[i] += a * v[i];
+}
+
+static void axpy_f16(int64_t n, float a, const void *x, float *y)
+{
+	const uint16_t *v = x;
+	const __m512 va = _mm512_set1_ps(a);
+	int64_t i = 0;
+	for (; i + 16 <= n; i += 16)
+		_mm512_storeu_ps(y + i, _mm512_fmadd_ps(va, load_f16(v + i), _mm512_loadu_ps(y + i)));
+	for (; i < n; i++)
+		y[i] += a * kern_h2f(v[i]);
+}
+
 const struct kern_backend kern_backend_avx512 = {
 	.name = "avx512",
 	.requires = KERN_F_AVX2 | KERN_F_AVX512 | KERN_F_AVX512VNNI,
@@ -514,4 +536,5 @@ const struct kern_backend kern_backend_avx512 = {
 		[QT_Q8_0] = dot_q8_0,
 		[QT_Q4_K] = dot_q4_K, [QT_Q5_K] = dot_q5_K, [QT_Q6_K] = dot_q6_K,
 	},
+	.axpy = {[QT_F32] = axpy_f32, [QT_F16] = axpy_f16},
 };

@@ -453,6 +453,20 @@ static float dot_q6_K(int64_t n, const void *w, const void *a)
 	return s;
 }
 
+static void axpy_f32(int64_t n, float a, const void *x, float *y)
+{
+	const float *v = x;
+	for (int64_t i = 0; i < n; i++)
+		y[i] += a * v[i];
+}
+
+static void axpy_f16(int64_t n, float a, const void *x, float *y)
+{
+	const uint16_t *v = x;
+	for (int64_t i = 0; i < n; i++)
+		y[i] += a * kern_h2f(v[i]);
+}
+
 const struct kern_backend kern_backend_generic = {
 	.name = "generic",
 	.requires = 0,
@@ -471,4 +485,5 @@ const struct kern_backend kern_backend_generic = {
 		[QT_Q8_0] = dot_q8_0,
 		[QT_Q4_K] = dot_q4_K, [QT_Q5_K] = dot_q5_K, [QT_Q6_K] = dot_q6_K,
 	},
+	.axpy = {[QT_F32] = axpy_f32, [QT_F16] = axpy_f16},
 };

@@ -93,12 +93,15 @@ void kern_kv_store(struct kern_kv *kv, int pos, const float *k, const float *v)
  * q is rounded to F16 for the K dot (ggml converts it to K's type) and the
  * probabilities to F16 for the V sum (V is read transposed, dotted with
  * the F16 probabilities); sums in float. */
-void kern_attention(const struct kern_kv *kv, int n_head, const float *q, int n_pos,
-		    float *out, float *scratch, int h0, int h1)
+void kern_attention(const struct kern_table *t, const struct kern_kv *kv, int n_head,
+		    const float *q, int n_pos, float *out, float *scratch, int h0, int h1)
 {
 	const int hd = kv->head_dim, group = n_head / kv->n_head_kv;
-	const int64_t row = (int64_t)kv->n_head_kv * hd;
+	const size_t esz = kv->type == QT_F16 ? 2 : 4;
+	const size_t row = (size_t)kv->n_head_kv * (size_t)hd * esz;  /* bytes per position */
 	const float scale = 1.0f / sqrtf((float)hd);
+	const kern_dot_fn dot = t->dot[kv->type];
+	const kern_axpy_fn axpy = t->axpy[kv->type];
 	float qr[1024];
 	for (int h = h0; h < h1; h++) {
 		const int kh = h / group;
@@ -109,33 +112,15 @@ void kern_attention(const struct kern_kv *kv, int n_head, const float *q, int n_
 				qr[i] = kern_h2f(kern_fp32_to_fp16(qh[i]));
 			qh = qr;
 		}
-		for (int p = 0; p < n_pos; p++) {
-			float s = 0;
-			if (kv->type == QT_F16) {
-				const uint16_t *kp = (const uint16_t *)kv->k + p * row + (int64_t)kh * hd;
-				for (int i = 0; i < hd; i++)
-					s += qh[i] * kern_h2f(kp[i]);
-			} else {
-				const float *kp = (const float *)kv->k + p * row + (int64_t)kh * hd;
-				for (int i = 0; i < hd; i++)
-					s += qh[i] * kp[i];
-			}
-			scratch[p] = s * scale;
-		}
+		const uint8_t *kb = (const uint8_t *)kv->k + (size_t)kh * (size_t)hd * esz;
+		const uint8_t *vb = (const uint8_t *)kv->v + (size_t)kh * (size_t)hd * esz;
+		for (int p = 0; p < n_pos; p++)
+			scratch[p] = dot(hd, kb + (size_t)p * row, qh) * scale;
 		kern_softmax(scratch, n_pos);
 		memset(o, 0, (size_t)hd * sizeof(float));
 		for (int p = 0; p < n_pos; p++) {
-			if (kv->type == QT_F16) {
-				const float w = kern_h2f(kern_fp32_to_fp16(scratch[p]));
-				const uint16_t *vp = (const uint16_t *)kv->v + p * row + (int64_t)kh * hd;
-				for (int i = 0; i < hd; i++)
-					o[i] += w * kern_h2f(vp[i]);
-			} else {
-				const float w = scratch[p];
-				const float *vp = (const float *)kv->v + p * row + (int64_t)kh * hd;
-				for (int i = 0; i < hd; i++)
-					o[i] += w * vp[i];
-			}
+			const float w = kv->type == QT_F16 ? kern_h2f(kern_fp32_to_fp16(scratch[p])) : scratch[p];
+			axpy(hd, w, vb + (size_t)p * row, o);
 		}
 	}
 }

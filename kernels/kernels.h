@@ -60,6 +60,8 @@ typedef void (*kern_to_float_fn)(const void *src, float *dst, int64_t n);
 typedef void (*kern_quantize_fn)(const float *src, void *dst, int64_t n);
 /* w: a row of the weight type; a: the same n values in kern_act_type(). */
 typedef float (*kern_dot_fn)(int64_t n, const void *w, const void *a);
+/* y[i] += a * x[i] for a row x of the type (F32, F16: attention's V sum). */
+typedef void (*kern_axpy_fn)(int64_t n, float a, const void *x, float *y);
 
 /* One backend: every entry may be NULL where the backend has no kernel of
  * its own. Indexed by ggml type id: to_float and dot by the weight type,
@@ -70,6 +72,7 @@ struct kern_backend {
 	kern_to_float_fn to_float[QT_COUNT];
 	kern_quantize_fn quantize[QT_COUNT];
 	kern_dot_fn dot[QT_COUNT];
+	kern_axpy_fn axpy[QT_COUNT];  /* QT_F32, QT_F16 */
 };
 /* All backends of this build, generic first, NULL-terminated. Static. */
 const struct kern_backend *const *kern_backends(void);
@@ -82,6 +85,7 @@ struct kern_table {
 	kern_to_float_fn to_float[QT_COUNT];
 	kern_quantize_fn quantize[QT_COUNT];
 	kern_dot_fn dot[QT_COUNT];
+	kern_axpy_fn axpy[QT_COUNT];
 	const char *to_float_isa[QT_COUNT];  /* backend name, NULL if none */
 	const char *quantize_isa[QT_COUNT];
 	const char *dot_isa[QT_COUNT];
@@ -213,8 +217,8 @@ void kern_kv_store(struct kern_kv *kv, int pos, const float *k, const float *v);
  * split heads). With an F16 cache, q is rounded to F16 for the K dots and
  * the softmax probabilities to F16 for the V sum, as llama.cpp does
  * without flash attention. head_dim <= 1024. */
-void kern_attention(const struct kern_kv *kv, int n_head, const float *q, int n_pos,
-		    float *out, float *scratch, int h0, int h1);
+void kern_attention(const struct kern_table *t, const struct kern_kv *kv, int n_head,
+		    const float *q, int n_pos, float *out, float *scratch, int h0, int h1);
 
 /* ---- synthetic weights and microbenchmarks ---------------------------- */
 /* Fills dst (kern_row_bytes(type, n) bytes) with a random row of type from

@@ -114,7 +114,7 @@ static void test_softmax_swiglu(void **state)
 	}
 }
 
-static void check_attention(int type)
+static void check_attention(const struct kern_table *t, int type)
 {
 	uint64_t s = 17 + (uint64_t)type;
 	const int n_head = 8, n_kv = 2, hd = 64, n_ctx = 64, n_pos = 37;
@@ -130,7 +130,7 @@ static void check_attention(int type)
 	}
 	float q[512], out[512], scratch[64];
 	fill(q, 512, &s, 2.0);
-	kern_attention(&kv, n_head, q, n_pos, out, scratch, 0, n_head);
+	kern_attention(t, &kv, n_head, q, n_pos, out, scratch, 0, n_head);
 	/* the stored values, read back as floats */
 	float *kf = malloc(sizeof(float) * n_pos * n_kv * hd), *vf = malloc(sizeof(float) * n_pos * n_kv * hd);
 	for (int i = 0; i < n_pos * n_kv * hd; i++) {
@@ -171,7 +171,7 @@ static void check_attention(int type)
 	/* a head range computes only those heads */
 	float out2[512];
 	memset(out2, 0, sizeof out2);
-	kern_attention(&kv, n_head, q, n_pos, out2, scratch, 4, 8);
+	kern_attention(t, &kv, n_head, q, n_pos, out2, scratch, 4, 8);
 	for (int i = 0; i < 4 * hd; i++)
 		assert_true(out2[i] == 0);
 	for (int i = 4 * hd; i < 8 * hd; i++)
@@ -182,16 +182,30 @@ static void check_attention(int type)
 	free(kv.v);
 }
 
+/* Every backend the CPU runs (the table built from each feature set). */
+static void each_table(int type)
+{
+	const unsigned all = kern_cpu_features();
+	const unsigned sets[3] = {0, KERN_F_AVX2, all};
+	for (int k = 0; k < 3; k++) {
+		if ((sets[k] & all) != sets[k] || (k == 2 && all == KERN_F_AVX2))
+			continue;
+		struct kern_table t;
+		kern_table_init(&t, sets[k]);
+		check_attention(&t, type);
+	}
+}
+
 static void test_attention_f32(void **state)
 {
 	(void)state;
-	check_attention(QT_F32);
+	each_table(QT_F32);
 }
 
 static void test_attention_f16(void **state)
 {
 	(void)state;
-	check_attention(QT_F16);
+	each_table(QT_F16);
 }
 
 int main(void)
