@@ -289,16 +289,17 @@ static float dot_q4_K(int64_t n, const void *w, const void *a)
 {
 	const struct block_q4_K *x = w;
 	const struct block_q8_K *y = a;
-	__m256 acc = _mm256_setzero_ps();
-	float accm = 0;
+	__m256 acc = _mm256_setzero_ps(), accmv = _mm256_setzero_ps();
 	const __m256i m4 = _mm256_set1_epi8(0x0F);
 	for (int64_t i = 0; i < n / QK_K; i++) {
 		uint8_t sc[8], mn[8];
-		int summ = 0;
-		for (int j = 0; j < 8; j++) {
-			kern_k4_scale_min(j, x[i].scales, &sc[j], &mn[j]);
-			summ += mn[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
-		}
+		kern_k4_scales(x[i].scales, sc, mn);
+		/* sum_j mins_j * (sum of the q8 of sub-block j), from bsums */
+		const __m256i bs = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)y[i].bsums),
+						     _mm256_set1_epi16(1));
+		const __m256i mins = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)mn));
+		accmv = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].dmin) * y[i].d),
+					_mm256_cvtepi32_ps(_mm256_mullo_epi32(mins, bs)), accmv);
 		__m256i sumi = _mm256_setzero_si256();
 		for (int p = 0; p < 4; p++) {
 			const __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * p));
@@ -313,25 +314,25 @@ static float dot_q4_K(int64_t n, const void *w, const void *a)
 			sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
 		}
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d), _mm256_cvtepi32_ps(sumi), acc);
-		accm += h2f(x[i].dmin) * y[i].d * (float)summ;
 	}
-	return hsum_ps(acc) - accm;
+	return hsum_ps(acc) - hsum_ps(accmv);
 }
 
 static float dot_q5_K(int64_t n, const void *w, const void *a)
 {
 	const struct block_q5_K *x = w;
 	const struct block_q8_K *y = a;
-	__m256 acc = _mm256_setzero_ps();
-	float accm = 0;
+	__m256 acc = _mm256_setzero_ps(), accmv = _mm256_setzero_ps();
 	const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
 	for (int64_t i = 0; i < n / QK_K; i++) {
 		uint8_t sc[8], mn[8];
-		int summ = 0;
-		for (int j = 0; j < 8; j++) {
-			kern_k4_scale_min(j, x[i].scales, &sc[j], &mn[j]);
-			summ += mn[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
-		}
+		kern_k4_scales(x[i].scales, sc, mn);
+		/* sum_j mins_j * (sum of the q8 of sub-block j), from bsums */
+		const __m256i bs = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)y[i].bsums),
+						     _mm256_set1_epi16(1));
+		const __m256i mins = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)mn));
+		accmv = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].dmin) * y[i].d),
+					_mm256_cvtepi32_ps(_mm256_mullo_epi32(mins, bs)), accmv);
 		__m256i hb = _mm256_loadu_si256((const __m256i *)x[i].qh);
 		__m256i sumi = _mm256_setzero_si256();
 		for (int p = 0; p < 4; p++) {
@@ -350,9 +351,8 @@ static float dot_q5_K(int64_t n, const void *w, const void *a)
 			sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
 		}
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * y[i].d), _mm256_cvtepi32_ps(sumi), acc);
-		accm += h2f(x[i].dmin) * y[i].d * (float)summ;
 	}
-	return hsum_ps(acc) - accm;
+	return hsum_ps(acc) - hsum_ps(accmv);
 }
 
 /* Q6_K: unsigned 6-bit values (0..63) dotted with q8, scaled per group of

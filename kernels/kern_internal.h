@@ -55,4 +55,24 @@ static inline void kern_k4_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8
 	}
 }
 
+/* All 8 scales and mins of a Q4_K / Q5_K super-block at once, from the
+ * 12 bytes as three little-endian words w0, w1, w2: scales 0..3 are the
+ * low 6 bits of w0's bytes, mins 0..3 of w1's; scales 4..7 take their low
+ * 4 bits from w2's low nibbles and their high 2 bits from the top of w0's
+ * bytes; mins 4..7 from w2's high nibbles and the top of w1's bytes. */
+static inline void kern_k4_scales(const uint8_t *q, uint8_t sc[8], uint8_t mn[8])
+{
+	uint32_t w0, w1, w2;
+	memcpy(&w0, q, 4);
+	memcpy(&w1, q + 4, 4);
+	memcpy(&w2, q + 8, 4);
+	const uint32_t s0 = w0 & 0x3f3f3f3fu, m0 = w1 & 0x3f3f3f3fu;
+	const uint32_t s1 = (w2 & 0x0f0f0f0fu) | (((w0 >> 6) & 0x03030303u) << 4);
+	const uint32_t m1 = ((w2 >> 4) & 0x0f0f0f0fu) | (((w1 >> 6) & 0x03030303u) << 4);
+	memcpy(sc, &s0, 4);
+	memcpy(sc + 4, &s1, 4);
+	memcpy(mn, &m0, 4);
+	memcpy(mn + 4, &m1, 4);
+}
+
 #endif
