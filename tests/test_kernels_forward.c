@@ -16,8 +16,8 @@
  *
  * Prefill (one call), decode (one token at a time) and a prefill followed
  * by decode, with 1 and 2 threads, AVX-512, AVX2 and the generic C
- * kernels. Bad input: missing file, truncated file, bad token, full
- * context.
+ * kernels. Bad input: missing file, truncated file, a missing tensor, a
+ * tensor type without kernels, a wrong shape, bad token, full context.
  */
 #include "test_util.h"
 
@@ -296,6 +296,56 @@ static void test_smollm2_generic(void **state)
 		run_model(c, &c->f[k], 0, 2, PREFILL);
 }
 
+/* A copy of the model whose header has one tensor info patched: the
+ * header bytes are copied and edited, the rest of the file is a hole
+ * (opening never reads tensor data). what: 'n' renames the tensor, 't'
+ * sets its type to IQ4_NL (no kernels), 's' halves its first dimension. */
+static void patched_copy(const char *src, const char *dst, const char *tensor, char what)
+{
+	FILE *in = fopen(src, "rb");
+	assert_non_null(in);
+	fseek(in, 0, SEEK_END);
+	const long size = ftell(in);
+	fseek(in, 0, SEEK_SET);
+	const size_t head = 4u << 20;  /* the header is 1.8 MB */
+	uint8_t *b = malloc(head);
+	assert_non_null(b);
+	assert_int_equal(fread(b, 1, head, in), head);
+	fclose(in);
+	const size_t nl = strlen(tensor);
+	size_t at = 0;
+	for (size_t i = 8; i + nl + 8 < head; i++) {
+		uint64_t len;
+		memcpy(&len, b + i - 8, 8);
+		if (len == nl && memcmp(b + i, tensor, nl) == 0) {
+			at = i;
+			break;
+		}
+	}
+	assert_true(at > 0);
+	uint8_t *info = b + at + nl;  /* u32 n_dims, u64 dims[n_dims], u32 type, u64 offset */
+	uint32_t n_dims;
+	memcpy(&n_dims, info, 4);
+	assert_int_equal(n_dims, 2);
+	if (what == 'n') {
+		b[at + nl - 1] = 'X';
+	} else if (what == 't') {
+		const uint32_t iq4_nl = QT_IQ4_NL;
+		memcpy(info + 4 + 16, &iq4_nl, 4);
+	} else {
+		uint64_t d0;
+		memcpy(&d0, info + 4, 8);
+		d0 /= 2;
+		memcpy(info + 4, &d0, 8);
+	}
+	FILE *out = fopen(dst, "wb");
+	assert_non_null(out);
+	assert_int_equal(fwrite(b, 1, head, out), head);
+	fclose(out);
+	assert_int_equal(truncate(dst, size), 0);
+	free(b);
+}
+
 static void test_bad_input(void **state)
 {
 	const struct ctx *c = *state;
@@ -325,6 +375,24 @@ static void test_bad_input(void **state)
 	int rc = kern_model_open(&m, trunc, &t, 64, QT_F16, err, sizeof err);
 	assert_int_equal(rc, -2);
 	print_message("  truncated file: %s\n", err);
+	/* a missing tensor, a type without kernels, a wrong shape */
+	static const struct { char what; const char *want; } cases[] = {
+		{'n', "tensor blk.0.attn_q.weight is missing"},
+		{'t', "iq4_nl"},
+		{'s', "has shape [288, 576]"},
+	};
+	for (int k = 0; k < 3; k++) {
+		char bad[400];
+		snprintf(bad, sizeof bad, "%s/bad%d.gguf", dir, k);
+		patched_copy(c->path, bad, "blk.0.attn_q.weight", cases[k].what);
+		m = NULL;
+		rc = kern_model_open(&m, bad, &t, 64, QT_F16, err, sizeof err);
+		if (rc != -2 || !strstr(err, cases[k].want))
+			fail_msg("patched file %c: rc %d, error \"%s\", expected \"%s\"", cases[k].what, rc,
+				 err, cases[k].want);
+		assert_null(m);
+		print_message("  %s\n", err);
+	}
 	tu_rmrf(dir);
 	assert_int_equal(kern_model_open(&m, c->path, &t, 64, QT_BF16, err, sizeof err), -1);
 	assert_int_equal(kern_model_open(&m, c->path, &t, 4, QT_F32, err, sizeof err), 0);
