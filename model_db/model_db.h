@@ -33,6 +33,9 @@ struct hw_accel {
 	double int8_tops;
 	double link_gbps;
 	int unified_memory;
+	/* for "--hw this": MEASURED when llmcap probe timed the figure on
+	 * this machine; UNKNOWN (0) for catalog and user entries (spec) */
+	enum probe_src memory_bandwidth_src, fp16_src, link_src;
 };
 
 /* Where each host figure came from, for "--hw this" (measured) versus a

@@ -1,4 +1,5 @@
-/* probe: the whole probe, in order — identity, topology, memory, compute. */
+/* probe: the whole probe, in order — identity, topology, memory, compute,
+ * accelerators. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -103,8 +104,12 @@ int probe_run(struct probe_profile *p, const struct probe_options *opt,
 	struct stage st;
 	struct probe_options o = stage_options(opt, &st, 0.05, 0.8);
 	probe_measure_memory(p, &o);
-	o = stage_options(opt, &st, 0.8, 1.0);
+	o = stage_options(opt, &st, 0.8, 0.93);
 	probe_measure_compute(p, &o);
+	if (!opt->no_accel) {
+		progress(opt, "accelerators", 0.93);
+		probe_measure_accel(p, opt);
+	}
 	progress(opt, "done", 1.0);
 	p->seconds = probe_now() - t0;
 	return 0;

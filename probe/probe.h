@@ -241,6 +241,58 @@ struct probe_storage {
 	double mmap_read_gbps;       /* cold, through mmap page faults */
 };
 
+
+/* ---- accelerators: GPUs and NPUs (probe/accel*.c) --------------------- */
+
+#define PROBE_MAX_ACCEL 8
+
+/* One accelerator figure: a rate (GB/s, TFLOPS) or a time (microseconds). */
+struct probe_accel_fig {
+	enum probe_src src;          /* MEASURED, REPORTED (from the driver), UNKNOWN */
+	double value;                /* best sample (GB/s, TFLOPS: highest; us: lowest) */
+	struct probe_stat stat;      /* every timed sample, same unit */
+	uint64_t bytes;              /* bytes (or FLOPs for matrix throughput) per sample */
+	char method[128];            /* how: "cuMemcpyDtoDAsync 1 GiB, events, read+write" */
+};
+
+struct probe_accel {
+	char name[96];               /* "NVIDIA H100 80GB HBM3" */
+	char backend[16];            /* "cuda", "opencl", "accel" (Linux NPU) */
+	char kind[8];                /* "gpu", "npu", "cpu" (an OpenCL CPU device), "other" */
+	char vendor[64];
+	char driver[64];             /* "580.159.04", kernel driver name "intel_vpu", ... */
+	char runtime[64];            /* "CUDA driver 13.0", "OpenCL 3.0 PoCL 3.1" */
+	char bus_id[16];             /* PCI "0000:01:00.0"; "" unknown */
+	char dev_node[32];           /* "/dev/accel/accel0"; "" none */
+	int index;                   /* the backend's own device index */
+	int numa_node;               /* from hwloc's PCI object; -1 unknown */
+	double pci_link_gbps;        /* hwloc's PCI link speed, GB/s; NAN unknown */
+	int cc_major, cc_minor;      /* CUDA compute capability; 0 unknown */
+	int compute_units;           /* SMs (CUDA), compute units (OpenCL); 0 unknown */
+	uint64_t memory_bytes;       /* device memory; 0 unknown */
+	int unified_memory;          /* 1: shares the host's memory (integrated) */
+	double core_mhz;             /* max SM / core clock; NAN unknown */
+	double memory_mhz;           /* max memory clock; NAN unknown */
+	int memory_bus_bits;         /* 0 unknown */
+	int pcie_gen, pcie_width;    /* current link (may train down when idle); 0 unknown */
+	int pcie_gen_max, pcie_width_max;
+	double power_limit_w;        /* NAN unknown */
+	/* reported: memory clock x 2 (DDR) x bus width; NAN unknown */
+	double spec_bandwidth_gbps;
+	char status[128];            /* "measured", "present: no compute runtime to measure", ... */
+	/* measured, NAN / PROBE_SRC_UNKNOWN where not */
+	struct probe_accel_fig copy;          /* device memory copy, GB/s, read+write bytes */
+	struct probe_accel_fig read;          /* device memory read kernel, GB/s */
+	struct probe_accel_fig h2d, d2h;      /* host link, pinned host memory, GB/s */
+	struct probe_accel_fig h2d_pageable, d2h_pageable;
+	struct probe_accel_fig fp16;          /* FP16 matrix throughput, TFLOPS */
+	struct probe_accel_fig launch;        /* kernel launch to completion, us */
+	char method[160];            /* one line: how the headline figures were obtained */
+};
+
+/* Marks every figure of a unknown: zeroed, NAN numbers, numa_node -1. */
+void probe_accel_init(struct probe_accel *a);
+
 struct probe_profile {
 	char schema[24];             /* PROBE_SCHEMA */
 	char tool_version[16];
@@ -255,6 +307,9 @@ struct probe_profile {
 	struct probe_compute compute;
 	int n_storage;
 	struct probe_storage storage[PROBE_MAX_STORAGE];
+	int n_accel;
+	struct probe_accel accel[PROBE_MAX_ACCEL];
+	char accel_note[256];        /* "no GPU found (...)", or what was searched; "" not probed */
 	int n_warnings;
 	char warnings[PROBE_MAX_WARNINGS][PROBE_WARNING_LEN];
 };
@@ -270,6 +325,7 @@ struct probe_options {
 	double storage_seconds;      /* time budget of the storage probe; 0: 15 s */
 	uint64_t expert_bytes;       /* expert chunk size; 0: the default (see
 				      * probe_storage.c) */
+	int no_accel;                /* 1: skip the accelerator probe */
 	probe_progress_fn progress;  /* may be NULL */
 	void *progress_user;
 };
@@ -341,5 +397,12 @@ void probe_storage_default_dir(char *dir, size_t n, char *why, size_t whylen);
  * fills its part of p and returns 0, or -1 with a warning added. */
 int probe_measure_memory(struct probe_profile *p, const struct probe_options *opt);
 int probe_measure_compute(struct probe_profile *p, const struct probe_options *opt);
+
+/* Accelerators (probe/accel.c): every backend (CUDA, OpenCL, Linux accel
+ * NPUs) discovers its devices, which are tied to hwloc's PCI objects and
+ * measured where a compute runtime is present. No GPU, no driver or a
+ * driver too old is not a failure: p->accel_note says what was found and
+ * a warning is added. Returns the number of devices found (>= 0). */
+int probe_measure_accel(struct probe_profile *p, const struct probe_options *opt);
 
 #endif

@@ -77,8 +77,18 @@ static cJSON *hw_object(const struct hw_spec *h)
 						probe_src_name(h->host.memory_bandwidth_src));
 			cJSON_AddStringToObject(m, "fp32_gflops", probe_src_name(h->host.fp32_src));
 			cJSON_AddStringToObject(m, "int8_gops", probe_src_name(h->host.int8_src));
-			cJSON_AddStringToObject(m, "accelerators",
-						"not probed yet (the accelerator probe is not built)");
+			cJSON *acc_src = cJSON_AddArrayToObject(m, "accelerators");
+			for (int i = 0; acc_src && i < h->n_accel && i < HW_MAX_ACCEL; i++) {
+				const struct hw_accel *a = &h->accel[i];
+				cJSON *x = cJSON_CreateObject();
+				if (!x)
+					break;
+				cJSON_AddStringToObject(x, "memory_bandwidth_gbps",
+							probe_src_name(a->memory_bandwidth_src));
+				cJSON_AddStringToObject(x, "fp16_tflops", probe_src_name(a->fp16_src));
+				cJSON_AddStringToObject(x, "link_gbps", probe_src_name(a->link_src));
+				cJSON_AddItemToArray(acc_src, x);
+			}
 		}
 	}
 	return o;

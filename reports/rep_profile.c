@@ -18,6 +18,8 @@
 #include <limits.h>
 #include <locale.h>
 #include <math.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -409,6 +411,128 @@ static void put_storage(struct jw *w, cJSON *root, const struct probe_profile *p
 	}
 }
 
+/* ---- accelerators ------------------------------------------------------- */
+
+/* A positive count, else null (unknown). */
+static void put_pos_int(struct jw *w, cJSON *obj, const char *key, int v)
+{
+	if (v > 0)
+		put_int(w, obj, key, v);
+	else
+		jw_check(w, cJSON_AddNullToObject(obj, key));
+}
+
+/* A string, or null when empty. */
+static void put_strn_null(struct jw *w, cJSON *obj, const char *key, const char *s, size_t cap)
+{
+	if (strnlen(s, cap) == 0)
+		jw_check(w, cJSON_AddNullToObject(obj, key));
+	else
+		put_strn(w, obj, key, s, cap);
+}
+#define PUT_STR_NULL(w, obj, key, field) put_strn_null(w, obj, key, field, sizeof(field))
+
+static const struct {
+	const char *key, *unit;
+	size_t off;
+} accel_figs[] = {
+	{"copy", "GB/s", offsetof(struct probe_accel, copy)},
+	{"read", "GB/s", offsetof(struct probe_accel, read)},
+	{"h2d", "GB/s", offsetof(struct probe_accel, h2d)},
+	{"d2h", "GB/s", offsetof(struct probe_accel, d2h)},
+	{"h2d_pageable", "GB/s", offsetof(struct probe_accel, h2d_pageable)},
+	{"d2h_pageable", "GB/s", offsetof(struct probe_accel, d2h_pageable)},
+	{"fp16", "TFLOPS", offsetof(struct probe_accel, fp16)},
+	{"launch", "us", offsetof(struct probe_accel, launch)},
+};
+#define N_ACCEL_FIGS (sizeof accel_figs / sizeof accel_figs[0])
+
+static int accel_measured(const struct probe_accel *a)
+{
+	for (size_t i = 0; i < N_ACCEL_FIGS; i++) {
+		const struct probe_accel_fig *f =
+			(const struct probe_accel_fig *)((const char *)a + accel_figs[i].off);
+		if (f->src == PROBE_SRC_MEASURED)
+			return 1;
+	}
+	return 0;
+}
+
+static void put_accel(struct jw *w, cJSON *arr, const struct probe_accel *a)
+{
+	cJSON *o = push_obj(w, arr);
+	if (!o)
+		return;
+	PUT_STR(w, o, "name", a->name);
+	PUT_STR(w, o, "backend", a->backend);
+	PUT_STR(w, o, "kind", a->kind);
+	PUT_STR(w, o, "vendor", a->vendor);
+	put_int(w, o, "index", a->index);
+	PUT_STR_NULL(w, o, "bus_id", a->bus_id);
+	PUT_STR_NULL(w, o, "dev_node", a->dev_node);
+	PUT_STR_NULL(w, o, "driver", a->driver);
+	PUT_STR_NULL(w, o, "runtime", a->runtime);
+	put_int(w, o, "numa_node", a->numa_node);
+	put_double(w, o, "pci_link_gbps", a->pci_link_gbps);
+	if (a->cc_major > 0) {
+		char cc[16];
+		snprintf(cc, sizeof cc, "%d.%d", a->cc_major, a->cc_minor);
+		jw_check(w, cJSON_AddStringToObject(o, "compute_capability", cc));
+	} else {
+		jw_check(w, cJSON_AddNullToObject(o, "compute_capability"));
+	}
+	put_pos_int(w, o, "compute_units", a->compute_units);
+	if (a->memory_bytes)
+		put_u64(w, o, "memory_bytes", a->memory_bytes);
+	else
+		jw_check(w, cJSON_AddNullToObject(o, "memory_bytes"));
+	jw_check(w, cJSON_AddBoolToObject(o, "unified_memory", a->unified_memory != 0));
+	put_double(w, o, "core_mhz", a->core_mhz);
+	put_double(w, o, "memory_mhz", a->memory_mhz);
+	put_pos_int(w, o, "memory_bus_bits", a->memory_bus_bits);
+	put_pos_int(w, o, "pcie_gen", a->pcie_gen);
+	put_pos_int(w, o, "pcie_width", a->pcie_width);
+	put_pos_int(w, o, "pcie_gen_max", a->pcie_gen_max);
+	put_pos_int(w, o, "pcie_width_max", a->pcie_width_max);
+	put_double(w, o, "power_limit_w", a->power_limit_w);
+	put_double(w, o, "spec_bandwidth_gbps", a->spec_bandwidth_gbps);
+	PUT_STR(w, o, "status", a->status);
+	put_double(w, o, "bandwidth_gbps", a->copy.value);
+	put_double(w, o, "read_gbps", a->read.value);
+	put_double(w, o, "h2d_gbps", a->h2d.value);
+	put_double(w, o, "d2h_gbps", a->d2h.value);
+	put_double(w, o, "h2d_pageable_gbps", a->h2d_pageable.value);
+	put_double(w, o, "d2h_pageable_gbps", a->d2h_pageable.value);
+	put_double(w, o, "fp16_tflops", a->fp16.value);
+	put_double(w, o, "launch_us", a->launch.value);
+	if (accel_measured(a))
+		PUT_STR(w, o, "method", a->method);
+	else
+		jw_check(w, cJSON_AddNullToObject(o, "method"));
+	cJSON *figs = put_obj(w, o, "figures");
+	for (size_t i = 0; figs && i < N_ACCEL_FIGS; i++) {
+		const struct probe_accel_fig *f =
+			(const struct probe_accel_fig *)((const char *)a + accel_figs[i].off);
+		cJSON *e = put_obj(w, figs, accel_figs[i].key);
+		if (!e)
+			return;
+		put_src(w, e, "source", f->src);
+		put_double(w, e, "value", f->value);
+		jw_check(w, cJSON_AddStringToObject(e, "unit", accel_figs[i].unit));
+		put_u64(w, e, "bytes", f->bytes);
+		PUT_STR(w, e, "method", f->method);
+		put_stat(w, e, "stat", &f->stat);
+	}
+}
+
+static void put_accels(struct jw *w, cJSON *root, const struct probe_profile *p)
+{
+	cJSON *arr = put_arr(w, root, "accelerators");
+	for (int i = 0; arr && i < clamp_n(p->n_accel, PROBE_MAX_ACCEL); i++)
+		put_accel(w, arr, &p->accel[i]);
+	PUT_STR_NULL(w, root, "accelerators_note", p->accel_note);
+}
+
 /* "2026-09-21T14:13:20Z"; "" when t cannot be shown. */
 static void iso_utc(int64_t t, char *buf, size_t n)
 {
@@ -448,6 +572,7 @@ cJSON *rep_profile_cjson(const struct probe_profile *p)
 	put_memory(&w, root, &p->mem);
 	put_compute(&w, root, &p->compute);
 	put_storage(&w, root, p);
+	put_accels(&w, root, p);
 	cJSON *warn = put_arr(&w, root, "warnings");
 	for (int i = 0; warn && i < clamp_n(p->n_warnings, PROBE_MAX_WARNINGS); i++) {
 		char buf[PROBE_WARNING_LEN];
@@ -848,6 +973,85 @@ static void get_storage(const cJSON *arr, struct probe_profile *p)
 	}
 }
 
+static void get_accels(const cJSON *root, struct probe_profile *p)
+{
+	const cJSON *arr = get(root, "accelerators"), *o;
+	p->n_accel = 0;
+	GET_STR(root, "accelerators_note", p->accel_note);
+	if (!cJSON_IsArray(arr))
+		return;
+	cJSON_ArrayForEach(o, arr) {
+		if (p->n_accel >= PROBE_MAX_ACCEL)
+			break;
+		if (!cJSON_IsObject(o))
+			continue;
+		struct probe_accel *a = &p->accel[p->n_accel++];
+		probe_accel_init(a);
+		GET_STR(o, "name", a->name);
+		GET_STR(o, "backend", a->backend);
+		GET_STR(o, "kind", a->kind);
+		GET_STR(o, "vendor", a->vendor);
+		get_int(o, "index", &a->index);
+		GET_STR(o, "bus_id", a->bus_id);
+		GET_STR(o, "dev_node", a->dev_node);
+		GET_STR(o, "driver", a->driver);
+		GET_STR(o, "runtime", a->runtime);
+		get_int(o, "numa_node", &a->numa_node);
+		get_double(o, "pci_link_gbps", &a->pci_link_gbps);
+		const cJSON *cc = get(o, "compute_capability");
+		if (cJSON_IsString(cc) && cc->valuestring &&
+		    sscanf(cc->valuestring, "%d.%d", &a->cc_major, &a->cc_minor) != 2)
+			a->cc_major = a->cc_minor = 0;
+		get_int(o, "compute_units", &a->compute_units);
+		get_u64(o, "memory_bytes", &a->memory_bytes);
+		a->unified_memory = cJSON_IsTrue(get(o, "unified_memory"));
+		get_double(o, "core_mhz", &a->core_mhz);
+		get_double(o, "memory_mhz", &a->memory_mhz);
+		get_int(o, "memory_bus_bits", &a->memory_bus_bits);
+		get_int(o, "pcie_gen", &a->pcie_gen);
+		get_int(o, "pcie_width", &a->pcie_width);
+		get_int(o, "pcie_gen_max", &a->pcie_gen_max);
+		get_int(o, "pcie_width_max", &a->pcie_width_max);
+		get_double(o, "power_limit_w", &a->power_limit_w);
+		get_double(o, "spec_bandwidth_gbps", &a->spec_bandwidth_gbps);
+		GET_STR(o, "status", a->status);
+		GET_STR(o, "method", a->method);
+		const cJSON *figs = get(o, "figures");
+		for (size_t i = 0; i < N_ACCEL_FIGS; i++) {
+			struct probe_accel_fig *f =
+				(struct probe_accel_fig *)((char *)a + accel_figs[i].off);
+			const cJSON *e = get(figs, accel_figs[i].key);
+			if (!cJSON_IsObject(e))
+				continue;
+			get_src(e, "source", &f->src);
+			get_double(e, "value", &f->value);
+			get_u64(e, "bytes", &f->bytes);
+			GET_STR(e, "method", f->method);
+			get_stat(e, "stat", &f->stat);
+		}
+		/* the headline figures stand in for figures without a block */
+		static const struct {
+			const char *key;
+			size_t off;
+		} heads[] = {
+			{"bandwidth_gbps", offsetof(struct probe_accel, copy)},
+			{"read_gbps", offsetof(struct probe_accel, read)},
+			{"h2d_gbps", offsetof(struct probe_accel, h2d)},
+			{"d2h_gbps", offsetof(struct probe_accel, d2h)},
+			{"fp16_tflops", offsetof(struct probe_accel, fp16)},
+			{"launch_us", offsetof(struct probe_accel, launch)},
+		};
+		for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++) {
+			struct probe_accel_fig *f = (struct probe_accel_fig *)((char *)a + heads[i].off);
+			if (isnan(f->value)) {
+				get_double(o, heads[i].key, &f->value);
+				if (!isnan(f->value) && f->src == PROBE_SRC_UNKNOWN)
+					f->src = PROBE_SRC_MEASURED;
+			}
+		}
+	}
+}
+
 int rep_profile_from_json(const char *text, size_t len,
 			  struct probe_profile *p, char *err, size_t errlen)
 {
@@ -921,6 +1125,7 @@ int rep_profile_from_json(const char *text, size_t len,
 	get_memory(get(root, "memory"), &p->mem);
 	get_compute(get(root, "compute"), &p->compute);
 	get_storage(get(root, "storage"), p);
+	get_accels(root, p);
 	const cJSON *warn = get(root, "warnings");
 	const cJSON *e;
 	if (cJSON_IsArray(warn))

@@ -1,7 +1,8 @@
 /*
  * reports: the machine profile as text for people.
  *
- * Sections Profile, CPU, Topology, Memory, Bandwidth, Compute, Warnings.
+ * Sections Profile, CPU, Topology, Memory, Bandwidth, Compute, Storage,
+ * Accelerators, Warnings.
  * Every figure says where it came from in parentheses: "(measured: ...)"
  * with the kernel, passes and spread, "(reported: ...)" with the source;
  * an unknown figure prints "unknown". Lines stay within REP_TEXT_WIDTH.
@@ -621,6 +622,123 @@ static void section_storage(FILE *out, const struct probe_profile *p)
 	}
 }
 
+/* ---- accelerators --------------------------------------------------------- */
+
+/* "2950 GB/s (measured: cuMemcpyDtoDAsync 1 GiB, ..., median 2940)" */
+static void accel_fig_line(FILE *out, const char *key, const struct probe_accel_fig *f,
+			   const char *unit, const char *what)
+{
+	char val[32], med[32], m[sizeof f->method + 1], how[320], fig[96];
+	if (f->src != PROBE_SRC_MEASURED || !isfinite(f->value)) {
+		rep_kv(out, key, "unknown (not measured)");
+		return;
+	}
+	fmt_fig(val, sizeof val, f->value);
+	FIELD(m, f->method);
+	snprintf(how, sizeof how, "(%s%s%s", probe_src_name(f->src), m[0] ? ": " : "", m);
+	if (clamp_n(f->stat.n, PROBE_MAX_SAMPLES) > 1 && isfinite(f->stat.median))
+		cat(how, sizeof how, ", median %s", fmt_fig(med, sizeof med, f->stat.median));
+	cat(how, sizeof how, ")");
+	snprintf(fig, sizeof fig, "%s %s%s%s", val, unit, what ? " " : "", what ? what : "");
+	kv_fig(out, key, fig, how, 1);
+}
+
+static void accel_one(FILE *out, const struct probe_accel *a)
+{
+	char name[sizeof a->name + 1], be[sizeof a->backend + 1], kind[sizeof a->kind + 1];
+	char rt[sizeof a->runtime + 1], drv[sizeof a->driver + 1], bus[sizeof a->bus_id + 1];
+	char node[sizeof a->dev_node + 1], st[sizeof a->status + 1], line[400], b1[32], b2[32];
+	FIELD(name, a->name);
+	FIELD(be, a->backend);
+	FIELD(kind, a->kind);
+	FIELD(rt, a->runtime);
+	FIELD(drv, a->driver);
+	FIELD(bus, a->bus_id);
+	FIELD(node, a->dev_node);
+	FIELD(st, a->status);
+	rep_kv(out, "Device", "%s (%s, %s)", name[0] ? name : "unknown", kind, be);
+	line[0] = 0;
+	if (a->cc_major > 0)
+		cat(line, sizeof line, "compute capability %d.%d, ", a->cc_major, a->cc_minor);
+	if (a->compute_units > 0)
+		cat(line, sizeof line, "%d %s, ", a->compute_units,
+		    strcmp(be, "cuda") == 0 ? "SMs" : "compute units");
+	if (a->memory_bytes)
+		cat(line, sizeof line, "%s%s, ", rep_fmt_bytes(b1, sizeof b1, a->memory_bytes),
+		    a->unified_memory ? " shared with the host" : "");
+	if (isfinite(a->core_mhz))
+		cat(line, sizeof line, "%s MHz core, ", fmt_fig(b2, sizeof b2, a->core_mhz));
+	if (isfinite(a->memory_mhz))
+		cat(line, sizeof line, "%s MHz memory, ", fmt_fig(b2, sizeof b2, a->memory_mhz));
+	if (a->memory_bus_bits > 0)
+		cat(line, sizeof line, "%d-bit bus, ", a->memory_bus_bits);
+	if (a->pcie_gen > 0)
+		cat(line, sizeof line, "PCIe gen %d x%d now (max gen %d x%d), ", a->pcie_gen,
+		    a->pcie_width, a->pcie_gen_max, a->pcie_width_max);
+	if (isfinite(a->power_limit_w))
+		cat(line, sizeof line, "power limit %s W, ", fmt_fig(b2, sizeof b2, a->power_limit_w));
+	if (bus[0])
+		cat(line, sizeof line, "PCI %s, ", bus);
+	if (a->numa_node >= 0)
+		cat(line, sizeof line, "NUMA node %d, ", a->numa_node);
+	if (node[0])
+		cat(line, sizeof line, "%s, ", node);
+	if (drv[0])
+		cat(line, sizeof line, "driver %s, ", drv);
+	size_t l = strlen(line);
+	if (l >= 2)
+		line[l - 2] = 0;
+	if (line[0]) {
+		char how[160];
+		snprintf(how, sizeof how, "(reported%s%s)", rt[0] ? ": " : "", rt);
+		kv_fig(out, "Identity", line, how, 1);
+	}
+	rep_kv(out, "Status", "%s", st[0] ? st : "not measured");
+	if (isfinite(a->spec_bandwidth_gbps)) {
+		char v[32];
+		rep_fmt_gbps(v, sizeof v, a->spec_bandwidth_gbps);
+		kv_fig(out, "Memory bw spec", v, "(spec: memory clock x 2 x bus width, as the "
+		       "driver reports them)", 0);
+	}
+	int runtime = strcmp(be, "accel") != 0;
+	if (!runtime)
+		return;   /* an NPU without a runtime: nothing was measured, no line says a figure */
+	accel_fig_line(out, "Memory copy", &a->copy, "GB/s", "(read+write)");
+	if (strcmp(be, "cuda") == 0)
+		accel_fig_line(out, "Memory read", &a->read, "GB/s", NULL);
+	accel_fig_line(out, "Host to device", &a->h2d, "GB/s", strcmp(be, "cuda") == 0 ?
+		       "pinned" : NULL);
+	accel_fig_line(out, "Device to host", &a->d2h, "GB/s", strcmp(be, "cuda") == 0 ?
+		       "pinned" : NULL);
+	if (strcmp(be, "cuda") == 0) {
+		accel_fig_line(out, "H2D pageable", &a->h2d_pageable, "GB/s", NULL);
+		accel_fig_line(out, "D2H pageable", &a->d2h_pageable, "GB/s", NULL);
+	}
+	accel_fig_line(out, "FP16 matrix", &a->fp16, "TFLOPS", NULL);
+	if (strcmp(be, "cuda") == 0)
+		accel_fig_line(out, "Kernel launch", &a->launch, "us", "(to completion)");
+}
+
+static void section_accel(FILE *out, const struct probe_profile *p)
+{
+	fputc('\n', out);
+	rep_section(out, "Accelerators");
+	int n = clamp_n(p->n_accel, PROBE_MAX_ACCEL);
+	char note[sizeof p->accel_note + 1];
+	FIELD(note, p->accel_note);
+	if (n == 0 && !note[0]) {
+		rep_wrap(out, "  ", 2, 4, "not probed (`llmcap probe` looks for CUDA, OpenCL and "
+			 "Linux accel devices)");
+		return;
+	}
+	if (note[0])
+		rep_wrap(out, "  ", 2, 4, note);
+	for (int i = 0; i < n; i++) {
+		fputc('\n', out);
+		accel_one(out, &p->accel[i]);
+	}
+}
+
 static void section_warnings(FILE *out, const struct probe_profile *p)
 {
 	fputc('\n', out);
@@ -648,5 +766,6 @@ void rep_profile_text(const struct probe_profile *p, FILE *out)
 	section_bandwidth(out, p);
 	section_compute(out, p);
 	section_storage(out, p);
+	section_accel(out, p);
 	section_warnings(out, p);
 }

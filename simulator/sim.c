@@ -374,13 +374,22 @@ static void machine_rates(struct ctx *c)
 	const struct hw_accel *g = r->gpu;
 	r->unified = g->unified_memory;
 	double gb = g->memory_bandwidth_gbps;
-	r->gpu_bw = gb * 1e9 * 0.90 * e->gpu_bw;
-	assume(p, "%s memory: %.0f GB/s spec x 0.90 achievable (assumed) x %.2f engine efficiency",
-	       g->name, gb, e->gpu_bw);
+	if (g->memory_bandwidth_src == PROBE_SRC_MEASURED) {
+		/* timed by llmcap probe: already what the device achieves */
+		r->gpu_bw = gb * 1e9 * e->gpu_bw;
+		assume(p, "%s memory: %.0f GB/s measured by llmcap probe x %.2f engine efficiency",
+		       g->name, gb, e->gpu_bw);
+	} else {
+		r->gpu_bw = gb * 1e9 * 0.90 * e->gpu_bw;
+		assume(p, "%s memory: %.0f GB/s spec x 0.90 achievable (assumed) x %.2f engine "
+		       "efficiency", g->name, gb, e->gpu_bw);
+	}
 	if (g->fp16_tflops > 0) {
 		r->gpu_mm = g->fp16_tflops * 1e12 * e->gpu_mm;
-		assume(p, "%s matrix throughput: FP16 %.0f TFLOPS spec x %.2f engine efficiency",
-		       g->name, g->fp16_tflops, e->gpu_mm);
+		assume(p, "%s matrix throughput: FP16 %.0f TFLOPS %s x %.2f engine efficiency",
+		       g->name, g->fp16_tflops,
+		       g->fp16_src == PROBE_SRC_MEASURED ? "measured by llmcap probe" : "spec",
+		       e->gpu_mm);
 	} else {
 		r->gpu_mm = gb * 1e9 * 30 * e->gpu_mm;
 		assume(p, "%s FP16 throughput not published: assumed 30 FLOP per byte of bandwidth "
