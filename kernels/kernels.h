@@ -289,4 +289,15 @@ void kern_model_reset(struct kern_model *m);
 int kern_model_eval(struct kern_model *m, struct kern_pool *pool, const int32_t *tokens,
 		    int n_tok, int all_logits, float *logits, char *err, size_t errlen);
 
+/* ---- synthetic model files ----------------------------------------- */
+struct mdb_model;
+/* Writes path (atomically: a temporary file, then rename) as a GGUF v3
+ * llama-architecture model of m's shape (dense, grouped-query; the first
+ * n_layer layers, all when n_layer <= 0) with random weights of one
+ * tensor type (kern_random_row, seeded) and F32 norms near 1, plus the
+ * minimal tokenizer metadata llama.cpp needs to load it. 0; -1 I/O error;
+ * -2 a model or type it cannot write (err says why); -3 out of memory. */
+int kern_write_synth_gguf(const char *path, const struct mdb_model *m, int type, int n_layer,
+			  uint64_t seed, char *err, size_t errlen);
+
 #endif
