@@ -18,6 +18,7 @@
  *   fp16     cublasGemmEx FP16 x FP16 -> FP16, FP32 accumulate, square
  *            matrices; without cuBLAS a PTX fma.rn.f16x2 kernel on the CUDA
  *            cores (no tensor cores) — the method string says which.
+ *            LLMCAP_NO_CUBLAS=1 in the environment forces the kernel.
  * Every buffer holds random FP16 pairs (never zeros). Warm-up first, then
  * N timed samples; the best is the figure, all samples are kept.
  */
@@ -577,6 +578,9 @@ static void load_cublas(struct cuda_api *api)
 		"/usr/local/cuda/lib64/libcublas.so.12", NULL,
 	};
 	api->cublas_tried = 1;
+	const char *off = getenv("LLMCAP_NO_CUBLAS");   /* tests the FMA kernel path */
+	if (off && *off && strcmp(off, "0") != 0)
+		return;
 	for (int i = 0; names[i] && !api->cublas; i++) {
 		api->cublas = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
 		if (api->cublas)
@@ -601,7 +605,9 @@ static int fp16_cublas(struct run *R, struct cuda_api *api, struct probe_accel *
 	if (!api->cublas_tried)
 		load_cublas(api);
 	if (!api->cublas) {
-		snprintf(why, whylen, "no libcublas.so found");
+		const char *off = getenv("LLMCAP_NO_CUBLAS");
+		snprintf(why, whylen, "%s", off && *off && strcmp(off, "0") != 0 ?
+			 "LLMCAP_NO_CUBLAS set" : "no libcublas.so found");
 		return -1;
 	}
 	if (!api->cublasGemmEx) {
