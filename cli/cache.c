@@ -65,6 +65,15 @@ static int make_dirs(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+int cli_cache_file(const char *name, int create, char *buf, size_t n, char *err, size_t errlen)
+{
+	char dir[4000];
+	if (cache_dir(dir, sizeof dir, err, errlen) != 0 || (create && make_dirs(dir, err, errlen) != 0))
+		return -1;
+	snprintf(buf, n, "%s/%s", dir, name);
+	return 0;
+}
+
 int cli_cache_save(const struct probe_profile *p, char *err, size_t errlen)
 {
 	char dir[4000], path[4096];

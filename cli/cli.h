@@ -55,6 +55,10 @@ int cli_not_built(const struct cli_cmd *cmd, int argc, char **argv);
  * HOME is set (err says so). */
 int cli_cache_path(char *buf, size_t n, char *err, size_t errlen);
 
+/* The path of file name in the cache directory into buf; create: make
+ * the directory first. 0, or -1 with err saying why. */
+int cli_cache_file(const char *name, int create, char *buf, size_t n, char *err, size_t errlen);
+
 /* Creates the cache directory and writes the profile atomically.
  * 0, or -1 with err naming the path and the fix. */
 int cli_cache_save(const struct probe_profile *p, char *err, size_t errlen);

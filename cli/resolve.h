@@ -40,4 +40,13 @@ struct cli_wl_args {
 };
 int cli_workload(const char *cmd, const struct cli_wl_args *a, struct sim_workload *wl);
 
+/* ---- calibration ($XDG_CACHE_HOME/llmcap/calibration.json, cli/calib.c) */
+/* Replaces e's factors with the calibration measured by `llmcap
+ * calibrate` on this machine when h is this machine (same fingerprint)
+ * and the calibration is for the llmcap engine: 0 applied, -1 none (or
+ * another machine's; e untouched). threads: the threads the prediction is
+ * for (0: the calibration's own). */
+int cli_calibration_apply(const struct hw_spec *h, const struct sim_weights *w, int threads,
+			  struct sim_eff *e);
+
 #endif

@@ -45,6 +45,7 @@ struct sim_weights {
 	double expert_bytes[MDB_MAX_LAYERS];  /* all routed experts of the layer */
 	double total_bytes;
 	int float_weights;         /* 1: F16/BF16/F32 weights (matrix work in float, not int8) */
+	int main_type;             /* ggml type holding the most bytes (a mix: its base type) */
 	double kld;                /* quality loss of the mix (mean KLD vs F16), NAN unknown */
 };
 
@@ -65,6 +66,7 @@ struct sim_eff {
 	char engine[16];           /* "llama.cpp" | "llmcap" */
 	double host_bw;            /* decode: fraction of the host's bandwidth figure */
 	double host_mm;            /* prefill: fraction of the host's INT8 (or FP32) peak */
+	double host_vec;           /* decode (matrix-vector): fraction of that peak */
 	double gpu_bw;             /* fraction of the accelerator's memory bandwidth */
 	double gpu_mm;             /* fraction of its FP16 matrix peak */
 	double link;               /* fraction of the host link */

@@ -31,6 +31,7 @@ int sim_weights_from_mix(const struct mdb_model *m, const struct mdb_qmix *mix,
 		 "computed: llama.cpp %s per-tensor rules applied to the architecture", mix->name);
 	const struct mdb_qtraits *bt = mdb_qtype(mix->base);
 	w->float_weights = bt && !bt->quantized;
+	w->main_type = mix->base;
 	w->kld = mix->kld;
 	w->embd_bytes = s.params[MDB_ROLE_TOKEN_EMBD] *
 		mdb_qtype_bpw(mdb_qmix_tensor_type(mix, MDB_ROLE_TOKEN_EMBD, 0, &s)) / 8;
@@ -87,6 +88,7 @@ int sim_weights_from_gguf(const struct mdb_model *m, const struct mdb_gguf *g,
 	if (nt > 3 && used < (int)sizeof w->quant)
 		snprintf(w->quant + used, sizeof w->quant - used, "+...");
 	snprintf(w->source, sizeof w->source, "measured: the GGUF file's own tensor types and sizes");
+	w->main_type = nt > 0 ? (int)tt[0].type : -1;
 	int float_bytes = 0, quant_bytes = 0;
 	int64_t n = mdb_gguf_tensor_count(g);
 	for (int64_t t = 0; t < n; t++) {

@@ -1,0 +1,479 @@
+/* cli: `llmcap calibrate` — microbenchmarks and small end-to-end runs of
+ * llmcap's kernels on this machine, fitted into the simulator's
+ * efficiency factors for the llmcap engine and checked on a model the fit
+ * did not see; written to $XDG_CACHE_HOME/llmcap/calibration.json
+ * (llmcap.calibration/1) and used by plan/verify for --hw this. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli/cli.h"
+#include "cli/resolve.h"
+#include "kernels/kernels.h"
+#include "reports/report.h"
+
+#define CALIB_FILE "calibration.json"
+#define CALIB_SCHEMA "llmcap.calibration/1"
+#define MAX_T 10
+
+struct calib_type {
+	int type;
+	double matvec_gbps, bw_frac, mm_frac, layer_s;
+};
+
+struct calib {
+	char fingerprint[24];
+	int64_t created;
+	int threads;
+	double read_gbps;
+	int n;
+	struct calib_type t[MAX_T];
+	double layer_s, token_s, band;
+	int n_res;
+	char res_what[8][64];
+	double res_decode[8], res_prefill[8];
+};
+
+/* ---- the file ------------------------------------------------------------ */
+static char *calib_json(const struct calib *c)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "schema", CALIB_SCHEMA);
+	cJSON_AddStringToObject(o, "engine", "llmcap");
+	cJSON_AddStringToObject(o, "fingerprint", c->fingerprint);
+	cJSON_AddNumberToObject(o, "created_unix", (double)c->created);
+	cJSON_AddNumberToObject(o, "threads", c->threads);
+	cJSON_AddNumberToObject(o, "probe_read_gbps", c->read_gbps);
+	cJSON *ts = cJSON_AddArrayToObject(o, "types");
+	for (int i = 0; i < c->n; i++) {
+		cJSON *x = cJSON_CreateObject();
+		const struct mdb_qtraits *q = mdb_qtype(c->t[i].type);
+		cJSON_AddStringToObject(x, "type", q ? q->name : "?");
+		cJSON_AddNumberToObject(x, "matvec_gbps", c->t[i].matvec_gbps);
+		cJSON_AddNumberToObject(x, "decode_bandwidth_fraction", c->t[i].bw_frac);
+		cJSON_AddNumberToObject(x, "prefill_compute_fraction", c->t[i].mm_frac);
+		cJSON_AddNumberToObject(x, "layer_s", c->t[i].layer_s);
+		cJSON_AddItemToArray(ts, x);
+	}
+	cJSON_AddNumberToObject(o, "layer_s", c->layer_s);
+	cJSON_AddNumberToObject(o, "token_s", c->token_s);
+	cJSON_AddNumberToObject(o, "error_band", c->band);
+	cJSON *rs = cJSON_AddArrayToObject(o, "residuals");
+	for (int i = 0; i < c->n_res; i++) {
+		cJSON *x = cJSON_CreateObject();
+		cJSON_AddStringToObject(x, "run", c->res_what[i]);
+		cJSON_AddNumberToObject(x, "decode_error_pct", c->res_decode[i]);
+		cJSON_AddNumberToObject(x, "prefill_error_pct", c->res_prefill[i]);
+		cJSON_AddItemToArray(rs, x);
+	}
+	char *s = cJSON_Print(o);
+	cJSON_Delete(o);
+	return s;
+}
+
+static double jget(const cJSON *o, const char *k)
+{
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsNumber(x) ? x->valuedouble : NAN;
+}
+
+static int calib_load(struct calib *c)
+{
+	char path[4096], err[256];
+	if (cli_cache_file(CALIB_FILE, 0, path, sizeof path, err, sizeof err) != 0 || access(path, R_OK) != 0)
+		return -1;
+	char *text = NULL;
+	size_t len = 0;
+	if (rep_read_file(path, 1 << 20, &text, &len, err, sizeof err) != 0)
+		return -1;
+	cJSON *o = cJSON_ParseWithLength(text, len);
+	free(text);
+	if (!o)
+		return -1;
+	memset(c, 0, sizeof *c);
+	const cJSON *sc = cJSON_GetObjectItemCaseSensitive(o, "schema");
+	const cJSON *fp = cJSON_GetObjectItemCaseSensitive(o, "fingerprint");
+	int ok = cJSON_IsString(sc) && !strcmp(sc->valuestring, CALIB_SCHEMA) && cJSON_IsString(fp);
+	if (ok) {
+		snprintf(c->fingerprint, sizeof c->fingerprint, "%s", fp->valuestring);
+		c->created = (int64_t)jget(o, "created_unix");
+		c->threads = (int)jget(o, "threads");
+		c->layer_s = jget(o, "layer_s");
+		c->token_s = jget(o, "token_s");
+		c->band = jget(o, "error_band");
+		const cJSON *x;
+		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "types"))
+		{
+			if (c->n >= MAX_T)
+				break;
+			const cJSON *tn = cJSON_GetObjectItemCaseSensitive(x, "type");
+			const struct mdb_qtraits *q = cJSON_IsString(tn) ? mdb_qtype_by_name(tn->valuestring) : NULL;
+			double bw = jget(x, "decode_bandwidth_fraction"), mm = jget(x, "prefill_compute_fraction");
+			if (!q || !(bw > 0 && bw < 2) || !(mm > 0 && mm <= 1))
+				continue;
+			c->t[c->n].type = q->id;
+			c->t[c->n].bw_frac = bw;
+			c->t[c->n].mm_frac = mm;
+			c->n++;
+		}
+		ok = c->n > 0 && c->layer_s >= 0 && c->layer_s < 0.1 && c->token_s >= 0 && c->band > 0 &&
+			c->band < 5;
+	}
+	cJSON_Delete(o);
+	return ok ? 0 : -1;
+}
+
+static void apply(const struct calib *c, const struct sim_weights *w, struct sim_eff *e)
+{
+	int k = -1;
+	for (int i = 0; i < c->n; i++)
+		if (c->t[i].type == w->main_type)
+			k = i;
+	double bw = 0, mm = 0;
+	if (k >= 0) {
+		bw = c->t[k].bw_frac;
+		mm = c->t[k].mm_frac;
+	} else {
+		for (int i = 0; i < c->n; i++)
+			bw += c->t[i].bw_frac / c->n, mm += c->t[i].mm_frac / c->n;
+	}
+	e->host_bw = bw;
+	e->host_mm = mm;
+	e->host_vec = 1.0; /* the matrix-vector benchmark already holds decode's compute limits */
+	e->layer_host_s = c->layer_s;
+	e->token_s = c->token_s;
+	e->band = c->band;
+	e->calibrated = 1;
+	char when[32] = "";
+	time_t t = (time_t)c->created;
+	struct tm tmv;
+	if (gmtime_r(&t, &tmv))
+		strftime(when, sizeof when, "%Y-%m-%d", &tmv);
+	const struct mdb_qtraits *q = mdb_qtype(w->main_type);
+	snprintf(e->source, sizeof e->source,
+		 "measured: llmcap calibrate on this machine %s, %d threads: %s decode reaches %.0f%% of the "
+		 "probe's read bandwidth, prefill %.0f%% of the compute peak, %.0f us per layer per step",
+		 when, c->threads, k >= 0 && q ? q->name : "all types (mean)", 100 * bw, 100 * mm,
+		 c->layer_s * 1e6);
+}
+
+int cli_calibration_apply(const struct hw_spec *h, const struct sim_weights *w, int threads,
+			  struct sim_eff *e)
+{
+	if (strcmp(e->engine, "llmcap") != 0 || !h->measured || !h->fingerprint[0])
+		return -1;
+	struct calib c;
+	if (calib_load(&c) != 0 || strcmp(c.fingerprint, h->fingerprint) != 0)
+		return -1;
+	if (threads > 0 && c.threads > 0 && threads != c.threads)
+		return -1; /* calibrated for another thread count */
+	apply(&c, w, e);
+	return 0;
+}
+
+/* ---- measuring -------------------------------------------------------------- */
+struct run {
+	double pp, tg; /* tokens/s, median of runs */
+};
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* A synthetic model of m's shape (n_layer layers, type) run end to end:
+ * prompt tokens prefill, gen tokens decode, median of 3 after a warm-up.
+ * Also returns its weights description for the simulator. */
+static int run_synth(const struct mdb_model *m, int type, int n_layer, struct kern_pool *pool,
+		     const struct kern_table *kt, int prompt, int gen, struct run *out,
+		     struct mdb_model *run_m, struct sim_weights *w, char *err, size_t errlen)
+{
+	char dir[256], path[300];
+	const char *td = getenv("TMPDIR");
+	snprintf(dir, sizeof dir, "%s/llmcap-calib-XXXXXX", td && *td ? td : "/tmp");
+	if (!mkdtemp(dir)) {
+		snprintf(err, errlen, "cannot make a temporary directory under %s; set TMPDIR",
+			 td && *td ? td : "/tmp");
+		return -1;
+	}
+	snprintf(path, sizeof path, "%s/m.gguf", dir);
+	int rc = kern_write_synth_gguf(path, m, type, n_layer, 7, err, errlen);
+	struct mdb_gguf *g = NULL;
+	struct kern_model *km = NULL;
+	if (rc == 0)
+		rc = mdb_gguf_open(&g, path, err, errlen);
+	if (rc == 0)
+		rc = mdb_model_from_gguf(g, path, run_m, err, errlen);
+	if (rc == 0)
+		rc = sim_weights_from_gguf(run_m, g, w, err, errlen);
+	if (rc == 0)
+		rc = kern_model_open(&km, path, kt, prompt + gen + 64, QT_F16, err, errlen);
+	unlink(path);
+	rmdir(dir);
+	if (g)
+		mdb_gguf_close(g);
+	if (rc != 0) {
+		if (km)
+			kern_model_close(km);
+		return -1;
+	}
+	int32_t toks[1024];
+	uint64_t s = 99;
+	for (int i = 0; i < prompt && i < 1024; i++) {
+		s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+		toks[i] = (int32_t)(3 + s % (uint64_t)(run_m->vocab - 3));
+	}
+	/* logits every step, as sampling needs them (the output head is part
+	 * of what a token costs) */
+	float *lg = malloc(sizeof(float) * (size_t)run_m->vocab);
+	if (!lg) {
+		kern_model_close(km);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	double pp[3], tg[3];
+	for (int r = -1; r < 3 && rc == 0; r++) {
+		kern_model_reset(km);
+		double t0 = kern_now();
+		rc = kern_model_eval(km, pool, toks, prompt, 0, lg, err, errlen);
+		double t1 = kern_now();
+		for (int i = 0; rc == 0 && i < gen; i++)
+			rc = kern_model_eval(km, pool, toks + i, 1, 0, lg, err, errlen);
+		double t2 = kern_now();
+		if (r >= 0) {
+			pp[r] = prompt / (t1 - t0);
+			tg[r] = gen / (t2 - t1);
+		}
+	}
+	kern_model_close(km);
+	free(lg);
+	if (rc != 0)
+		return -1;
+	qsort(pp, 3, sizeof *pp, cmp_d);
+	qsort(tg, 3, sizeof *tg, cmp_d);
+	out->pp = pp[1];
+	out->tg = tg[1];
+	return 0;
+}
+
+static int predict(const struct hw_spec *h, const struct mdb_model *m, const struct sim_weights *w,
+		   const struct sim_eff *e, int prompt, int gen, struct sim_pred *p)
+{
+	struct sim_workload wl;
+	sim_workload_default(&wl);
+	wl.ctx = prompt + gen + 64;
+	wl.prompt = prompt;
+	wl.gen = gen;
+	char err[256];
+	return sim_predict(h, m, w, &wl, e, p, err, sizeof err);
+}
+
+static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
+{
+	const char *engine = NULL;
+	int json = 0, help = 0, threads = 0;
+	const struct cli_opt opts[] = {
+		{"engine", CLI_STR, &engine, "E", "llmcap (default); llama.cpp arrives with the engine profiles"},
+		{"threads", CLI_INT, &threads, "T", "threads (default: one per physical core)"},
+		{"json", CLI_FLAG, &json, NULL, "print the llmcap.calibration/1 object"},
+		{0},
+	};
+	int rc = cli_parse(cmd, argc, argv, opts, &help, NULL, 0, NULL);
+	if (rc != CLI_OK || help)
+		return rc;
+	if (engine && strcmp(engine, "llmcap") != 0) {
+		fprintf(stderr, "llmcap calibrate: --engine %s is not built yet (llama.cpp engine profiles "
+			"arrive with their own work); use --engine llmcap\n", engine);
+		return CLI_USAGE;
+	}
+	if (threads < 0 || threads > 1024) {
+		fprintf(stderr, "llmcap calibrate: --threads must be 0 (all cores) to 1024\n");
+		return CLI_USAGE;
+	}
+	char err[1024] = "";
+	struct hw_spec *h = calloc(1, sizeof *h);
+	struct calib *c = calloc(1, sizeof *c);
+	struct sim_pred *p = calloc(1, sizeof *p);
+	struct sim_weights *w = calloc(1, sizeof *w);
+	struct kern_pool *pool = NULL;
+	struct mdb_models models = {0};
+	rc = CLI_FAIL;
+	if (!h || !c || !p || !w) {
+		fprintf(stderr, "llmcap calibrate: out of memory\n");
+		goto out;
+	}
+	if ((rc = cli_hw("calibrate", "this", h)) != CLI_OK)
+		goto out;
+	rc = CLI_FAIL;
+	if (!(h->host.memory_bandwidth_gbps > 0) || !(h->host.int8_gops > 0)) {
+		fprintf(stderr, "llmcap calibrate: the cached profile has no measured bandwidth or INT8 "
+			"peak; run llmcap probe first\n");
+		goto out;
+	}
+	if (kern_pool_new(&pool, threads, 1, err, sizeof err) != 0) {
+		fprintf(stderr, "llmcap calibrate: %s\n", err);
+		goto out;
+	}
+	int nth = kern_pool_threads(pool);
+	if (nth < h->host.cores && h->host.cores > 0) {
+		h->host.fp32_gflops *= (double)nth / h->host.cores;
+		h->host.int8_gops *= (double)nth / h->host.cores;
+	}
+	if (mdb_models_load_builtin(&models, err, sizeof err) != 0) {
+		fprintf(stderr, "llmcap calibrate: %s\n", err);
+		goto out;
+	}
+	const struct mdb_model *fit_m = mdb_models_find(&models, "llama-3.2-1b");
+	const struct mdb_model *chk_m = mdb_models_find(&models, "llama-3.1-8b");
+	if (!fit_m || !chk_m) {
+		fprintf(stderr, "llmcap calibrate: the built-in catalog lacks llama-3.2-1b or llama-3.1-8b\n");
+		goto out;
+	}
+	struct kern_table kt;
+	kern_table_init(&kt, kern_cpu_features());
+	snprintf(c->fingerprint, sizeof c->fingerprint, "%s", h->fingerprint);
+	c->created = (int64_t)time(NULL);
+	c->threads = nth;
+	c->read_gbps = h->host.memory_bandwidth_gbps;
+	static const int types[] = {QT_Q4_0, QT_Q4_1, QT_Q5_0, QT_Q8_0, QT_Q4_K, QT_Q5_K, QT_Q6_K, QT_F16};
+	int nt = (int)(sizeof types / sizeof types[0]);
+	int show = !json && isatty(2);
+	double layers[MAX_T];
+	for (int i = 0; i < nt; i++) {
+		struct calib_type *ct = &c->t[c->n];
+		const struct mdb_qtraits *q = mdb_qtype(types[i]);
+		if (show)
+			fprintf(stderr, "\rcalibrating %-5s (%d of %d)...", q->name, i + 1, nt);
+		/* 1. decode: matrix-vector products streaming far beyond the caches */
+		struct kern_bench b;
+		size_t one = kern_row_bytes(types[i], 4096) * 4096;
+		int n_mats = (int)((256u << 20) / one) + 1;
+		if (kern_bench_matvec(&kt, pool, types[i], 4096, 4096, n_mats, 8, 9, &b, err, sizeof err) != 0) {
+			fprintf(stderr, "\nllmcap calibrate: %s\n", err);
+			goto out;
+		}
+		ct->type = types[i];
+		ct->matvec_gbps = b.median_gbps;
+		ct->bw_frac = b.median_gbps / c->read_gbps;
+		/* 2. end to end on a small model: fixed cost per layer from the
+		 * decode time the bandwidth does not explain, prefill efficiency
+		 * from the prompt time */
+		struct run r;
+		struct mdb_model rm;
+		if (run_synth(fit_m, types[i], 4, pool, &kt, 128, 32, &r, &rm, w, err, sizeof err) != 0) {
+			fprintf(stderr, "\nllmcap calibrate: %s\n", err);
+			goto out;
+		}
+		struct sim_eff e;
+		sim_eff_default("llmcap", &e, err, sizeof err);
+		e.host_bw = ct->bw_frac;
+		e.host_mm = 1.0;
+		e.host_vec = 1.0;
+		e.layer_host_s = 0;
+		e.token_s = 0;
+		if (predict(h, &rm, w, &e, 128, 32, p) != 0)
+			goto out;
+		double t_meas = 1.0 / r.tg, t_pred = 1.0 / p->decode_tps;
+		ct->layer_s = fmax(0, (t_meas - t_pred) / rm.n_layer);
+		double pp_peak_s = 128.0 / p->prefill_tps;      /* at 100% of the peak */
+		double pp_meas_s = 128.0 / r.pp - ct->layer_s * rm.n_layer;
+		ct->mm_frac = fmin(1.0, fmax(0.01, pp_meas_s > 0 ? pp_peak_s / pp_meas_s : 0.01));
+		layers[c->n] = ct->layer_s;
+		c->n++;
+	}
+	qsort(layers, (size_t)c->n, sizeof *layers, cmp_d);
+	c->layer_s = layers[c->n / 2];
+	/* each type's prefill fraction again with the common layer cost */
+	c->token_s = 0;
+	/* 3. check on a model the fit did not see: Llama-3.1-8B's shape, its
+	 * first 2 layers, Q4_0 and Q8_0 */
+	static const int chk[] = {QT_Q4_0, QT_Q8_0};
+	double worst = 0;
+	for (int i = 0; i < 2; i++) {
+		if (show)
+			fprintf(stderr, "\rchecking on llama-3.1-8b (2 layers) %s...   ", mdb_qtype(chk[i])->name);
+		struct run r;
+		struct mdb_model rm;
+		if (run_synth(chk_m, chk[i], 2, pool, &kt, 256, 32, &r, &rm, w, err, sizeof err) != 0) {
+			fprintf(stderr, "\nllmcap calibrate: %s\n", err);
+			goto out;
+		}
+		struct sim_eff e;
+		sim_eff_default("llmcap", &e, err, sizeof err);
+		c->band = 1; /* placeholder while applying */
+		apply(c, w, &e);
+		if (predict(h, &rm, w, &e, 256, 32, p) != 0)
+			goto out;
+		int k = c->n_res++;
+		snprintf(c->res_what[k], sizeof c->res_what[k], "llama-3.1-8b, 2 layers, %s", mdb_qtype(chk[i])->name);
+		c->res_decode[k] = 100 * (p->decode_tps - r.tg) / r.tg;
+		c->res_prefill[k] = 100 * (p->prefill_tps - r.pp) / r.pp;
+		worst = fmax(worst, fmax(fabs(c->res_decode[k]), fabs(c->res_prefill[k])));
+	}
+	if (show)
+		fprintf(stderr, "\r%60s\r", "");
+	c->band = fmin(0.5, fmax(0.05, worst / 100 * 1.25));
+	char *text = calib_json(c);
+	char path[4096];
+	if (!text) {
+		fprintf(stderr, "llmcap calibrate: out of memory\n");
+		goto out;
+	}
+	if (cli_cache_file(CALIB_FILE, 1, path, sizeof path, err, sizeof err) != 0 ||
+	    rep_write_atomic(path, text, strlen(text), err, sizeof err) != 0) {
+		fprintf(stderr, "llmcap calibrate: %s\n", err);
+		free(text);
+		goto out;
+	}
+	if (json) {
+		printf("%s\n", text);
+	} else {
+		printf("Calibration of llmcap's kernels on %s, %d threads (measured)\n", h->name, nth);
+		printf("  probe read bandwidth %.1f GB/s; written to %s\n\n", c->read_gbps, path);
+		printf("  %-6s %12s %14s %16s %10s\n", "type", "matvec GB/s", "of read bw", "prefill of peak",
+		       "us/layer");
+		for (int i = 0; i < c->n; i++)
+			printf("  %-6s %12.1f %13.0f%% %15.0f%% %10.0f\n", mdb_qtype(c->t[i].type)->name,
+			       c->t[i].matvec_gbps, 100 * c->t[i].bw_frac, 100 * c->t[i].mm_frac, c->t[i].layer_s * 1e6);
+		printf("\n  fixed cost per layer per step (median): %.0f us\n", c->layer_s * 1e6);
+		printf("  check on models the fit did not see (prediction error):\n");
+		for (int i = 0; i < c->n_res; i++)
+			printf("    %-30s decode %+6.1f%%  prefill %+6.1f%%\n", c->res_what[i], c->res_decode[i],
+			       c->res_prefill[i]);
+		printf("  error band from these residuals: +-%.0f%%\n", 100 * c->band);
+		printf("\n  llmcap plan --hw this --engine llmcap and llmcap verify now use these factors.\n");
+	}
+	free(text);
+	rc = CLI_OK;
+out:
+	if (pool)
+		kern_pool_delete(pool);
+	mdb_models_free(&models);
+	free(h);
+	free(c);
+	free(p);
+	free(w);
+	return rc;
+}
+
+const struct cli_cmd cmd_calibrate = {
+	"calibrate", "Measure llmcap's kernels on this machine for the simulator",
+	"calibrate [--engine llmcap] [--threads T] [--json]",
+	"Times llmcap's kernels on this machine: matrix-vector products of every tensor\n"
+	"type far beyond the caches (the share of the probe's read bandwidth decode\n"
+	"reaches), and a small synthetic model end to end (Llama-3.2-1B's shape, first 4\n"
+	"layers: the fixed cost per layer and the share of the compute peak prefill\n"
+	"reaches). The factors are checked on a model the fit did not see (Llama-3.1-8B's\n"
+	"shape, first 2 layers), and those\n"
+	"residuals give the error band. Written to $XDG_CACHE_HOME/llmcap/calibration.json;\n"
+	"plan --hw this --engine llmcap and verify use it. About a minute.",
+	NULL, NULL, calibrate_main,
+};

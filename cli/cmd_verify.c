@@ -1,0 +1,383 @@
+/* cli: `llmcap verify` — the simulator predicts, llmcap's kernels run the
+ * model (a real GGUF file, or a synthetic file of a catalog model's shape
+ * with random weights), and both are printed with the error. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli/cli.h"
+#include "cli/resolve.h"
+#include "kernels/kernels.h"
+#include "reports/report.h"
+
+#define GIB (1024.0 * 1024.0 * 1024.0)
+#define MAX_RUNS 15
+
+struct vres {
+	double pp[MAX_RUNS], tg[MAX_RUNS];
+	int n;
+};
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double median(const double *v, int n)
+{
+	double s[MAX_RUNS];
+	memcpy(s, v, sizeof(double) * (size_t)n);
+	qsort(s, (size_t)n, sizeof *s, cmp_d);
+	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+static double vmin(const double *v, int n)
+{
+	double m = v[0];
+	for (int i = 1; i < n; i++)
+		m = fmin(m, v[i]);
+	return m;
+}
+
+static double vmax(const double *v, int n)
+{
+	double m = v[0];
+	for (int i = 1; i < n; i++)
+		m = fmax(m, v[i]);
+	return m;
+}
+
+/* Runs prompt + gen tokens runs times (after a warm-up): prefill and
+ * decode tokens/s of each run. */
+static int measure(struct kern_model *km, struct kern_pool *pool, int prompt, int gen, int runs,
+		   int vocab, struct vres *r, char *err, size_t errlen)
+{
+	int32_t *toks = malloc(sizeof *toks * (size_t)(prompt > 16 ? prompt : 16));
+	if (!toks) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	uint64_t s = 12345;
+	for (int i = 0; i < (prompt > 16 ? prompt : 16); i++) {
+		s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+		toks[i] = (int32_t)(3 + s % (uint64_t)(vocab - 3));
+	}
+	/* logits every step, as sampling needs them (the output head is part
+	 * of what a token costs) */
+	float *lg = malloc(sizeof(float) * (size_t)vocab);
+	if (!lg) {
+		free(toks);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	int rc = 0;
+	/* warm-up: fault the weights in, start the threads */
+	kern_model_reset(km);
+	rc = kern_model_eval(km, pool, toks, prompt < 16 ? prompt : 16, 0, lg, err, errlen);
+	for (int i = 0; rc == 0 && i < 2; i++)
+		rc = kern_model_eval(km, pool, toks + i, 1, 0, lg, err, errlen);
+	for (int k = 0; rc == 0 && k < runs; k++) {
+		kern_model_reset(km);
+		double t0 = kern_now();
+		if (prompt > 0)
+			rc = kern_model_eval(km, pool, toks, prompt, 0, lg, err, errlen);
+		double t1 = kern_now();
+		for (int i = 0; rc == 0 && i < gen; i++)
+			rc = kern_model_eval(km, pool, toks + (i % 16), 1, 0, lg, err, errlen);
+		double t2 = kern_now();
+		r->pp[k] = prompt > 0 ? prompt / (t1 - t0) : NAN;
+		r->tg[k] = gen > 0 ? gen / (t2 - t1) : NAN;
+		r->n = k + 1;
+	}
+	free(toks);
+	free(lg);
+	return rc;
+}
+
+static double err_pct(double pred, double meas)
+{
+	return isfinite(pred) && meas > 0 ? 100.0 * (pred - meas) / meas : NAN;
+}
+
+static void jnum(cJSON *o, const char *k, double v)
+{
+	if (isfinite(v))
+		cJSON_AddNumberToObject(o, k, v);
+	else
+		cJSON_AddNullToObject(o, k);
+}
+
+static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
+{
+	const char *model = NULL, *quant = NULL, *gguf = NULL;
+	int ctx = 2048, prompt = 128, gen = 32, threads = 0, runs = 3, layers = 0, json = 0, help = 0;
+	const struct cli_opt opts[] = {
+		{"model", CLI_STR, &model, "M", "catalog id (a synthetic file of its shape), a .gguf or a config.json"},
+		{"quant", CLI_STR, &quant, "Q", "tensor type of a synthetic file: Q4_0 (default), Q4_1, Q5_0, Q8_0, Q4_K, Q5_K, Q6_K, F16"},
+		{"gguf", CLI_STR, &gguf, "FILE", "a real GGUF file to run (llama, mistral, qwen2, qwen3)"},
+		{"ctx", CLI_INT, &ctx, "N", "context window allocated (default 2048)"},
+		{"prompt", CLI_INT, &prompt, "P", "prompt tokens (default 128)"},
+		{"gen", CLI_INT, &gen, "G", "tokens generated (default 32)"},
+		{"threads", CLI_INT, &threads, "T", "threads (default: one per physical core)"},
+		{"runs", CLI_INT, &runs, "R", "timed runs after a warm-up, median taken (default 3)"},
+		{"layers", CLI_INT, &layers, "L", "time a synthetic model on its first L layers (default: all that fit)"},
+		{"json", CLI_FLAG, &json, NULL, "print one llmcap.verify/1 JSON object"},
+		{0},
+	};
+	int rc = cli_parse(cmd, argc, argv, opts, &help, NULL, 0, NULL);
+	if (rc != CLI_OK || help)
+		return rc;
+	if (!model && !gguf) {
+		fprintf(stderr, "llmcap verify: give --model M (a catalog id, .gguf or config.json) or --gguf FILE\n");
+		return CLI_USAGE;
+	}
+	if (runs < 1 || runs > MAX_RUNS || prompt < 0 || gen < 0 || prompt + gen < 1 || ctx < 16 ||
+	    prompt + gen + 16 > ctx || threads < 0 || threads > 1024 || layers < 0) {
+		fprintf(stderr, "llmcap verify: --runs 1..%d, --prompt + --gen at least 1 and, with 16 "
+			"tokens of warm-up, within --ctx; --threads and --layers 0 or more\n", MAX_RUNS);
+		return CLI_USAGE;
+	}
+	char err[1024] = "";
+	struct cli_model *cm = calloc(1, sizeof *cm);
+	struct hw_spec *h = calloc(1, sizeof *h);
+	struct sim_weights *w = calloc(1, sizeof *w);
+	struct sim_pred *p = calloc(1, sizeof *p);
+	struct vres *res = calloc(1, sizeof *res);
+	struct kern_model *km = NULL;
+	struct kern_pool *pool = NULL;
+	struct mdb_gguf *g = NULL;
+	char tmpdir[256] = "", path[512] = "";
+	int synthetic = 0, full_layers = 0;
+	if (!cm || !h || !w || !p || !res) {
+		fprintf(stderr, "llmcap verify: out of memory\n");
+		rc = CLI_FAIL;
+		goto out;
+	}
+	if ((rc = cli_model_load("verify", gguf ? gguf : model, cm)) != CLI_OK)
+		goto out;
+	if ((rc = cli_hw("verify", "this", h)) != CLI_OK)
+		goto out;
+	if (cm->kind == CLI_MODEL_GGUF) {
+		snprintf(path, sizeof path, "%s", gguf ? gguf : model);
+		if (quant)
+			fprintf(stderr, "llmcap verify: --quant ignored: the GGUF file's own types are run\n");
+	} else {
+		/* a synthetic file of the model's shape, unlinked once mapped */
+		const struct mdb_qtraits *qt = mdb_qtype_by_name(quant ? quant : "Q4_0");
+		if (!qt || !kern_type_supported(qt->id) || qt->id == QT_F32) {
+			fprintf(stderr, "llmcap verify: --quant %s: a synthetic file is one tensor type: "
+				"Q4_0, Q4_1, Q5_0, Q8_0, Q4_K, Q5_K, Q6_K, F16 or BF16\n", quant ? quant : "");
+			rc = CLI_USAGE;
+			goto out;
+		}
+		full_layers = cm->m.n_layer;
+		int nl = layers > 0 && layers < cm->m.n_layer ? layers : cm->m.n_layer;
+		/* fit in half of the memory available now */
+		struct sim_weights fw;
+		const struct mdb_qmix *any = mdb_qmix_by_name("Q8_0");
+		if (any && sim_weights_from_mix(&cm->m, any, &fw, err, sizeof err) == 0 &&
+		    isfinite(h->host.memory_available_gb)) {
+			double per_layer = (fw.total_bytes - fw.embd_bytes - fw.output_bytes) / cm->m.n_layer *
+				mdb_qtype_bpw(qt->id) / 8.5;
+			double room = h->host.memory_available_gb * GIB * 0.5 - fw.embd_bytes * 2;
+			int fitl = per_layer > 0 ? (int)(room / per_layer) : nl;
+			if (fitl < 1)
+				fitl = 1;
+			if (nl > fitl)
+				nl = fitl;
+		}
+		const char *td = getenv("TMPDIR");
+		snprintf(tmpdir, sizeof tmpdir, "%s/llmcap-verify-XXXXXX", td && *td ? td : "/tmp");
+		if (!mkdtemp(tmpdir)) {
+			fprintf(stderr, "llmcap verify: cannot make a temporary directory under %s; set "
+				"TMPDIR to a writable place\n", td && *td ? td : "/tmp");
+			tmpdir[0] = 0;
+			rc = CLI_FAIL;
+			goto out;
+		}
+		snprintf(path, sizeof path, "%s/model.gguf", tmpdir);
+		if (!json && isatty(2))
+			fprintf(stderr, "writing a synthetic %s %s file (%d of %d layers)...\n", cm->m.id,
+				qt->name, nl, cm->m.n_layer);
+		int wrc = kern_write_synth_gguf(path, &cm->m, qt->id, nl, 42, err, sizeof err);
+		if (wrc != 0) {
+			fprintf(stderr, "llmcap verify: %s\n", err);
+			rc = wrc == -2 ? CLI_USAGE : CLI_FAIL;
+			goto out;
+		}
+		synthetic = 1;
+	}
+	/* the model as run: its own file, for both prediction and kernels */
+	if (mdb_gguf_open(&g, path, err, sizeof err) != 0) {
+		fprintf(stderr, "llmcap verify: %s\n", err);
+		rc = CLI_FAIL;
+		goto out;
+	}
+	struct mdb_model run_m;
+	if (mdb_model_from_gguf(g, path, &run_m, err, sizeof err) != 0 ||
+	    sim_weights_from_gguf(&run_m, g, w, err, sizeof err) != 0) {
+		fprintf(stderr, "llmcap verify: %s\n", err);
+		rc = CLI_USAGE;
+		goto out;
+	}
+	if (synthetic)
+		snprintf(run_m.id, sizeof run_m.id, "%s", cm->m.id), snprintf(run_m.name, sizeof run_m.name, "%s", cm->m.name);
+	struct kern_table kt;
+	kern_table_init(&kt, kern_cpu_features());
+	int krc = kern_model_open(&km, path, &kt, ctx, QT_F16, err, sizeof err);
+	if (synthetic)
+		unlink(path); /* mapped: nothing is left on disk whatever happens next */
+	if (krc != 0) {
+		fprintf(stderr, "llmcap verify: %s\n", err);
+		rc = krc == -2 ? CLI_USAGE : CLI_FAIL;
+		goto out;
+	}
+	if (kern_pool_new(&pool, threads, 1, err, sizeof err) != 0) {
+		fprintf(stderr, "llmcap verify: %s\n", err);
+		rc = CLI_FAIL;
+		goto out;
+	}
+	int nth = kern_pool_threads(pool);
+	/* prediction first: engine llmcap, this machine, the threads used */
+	struct sim_eff eff;
+	sim_eff_default("llmcap", &eff, err, sizeof err);
+	cli_calibration_apply(h, w, nth, &eff); /* when calibrated: said in the assumptions */
+	if (nth < h->host.cores && h->host.cores > 0) {
+		/* fewer threads than cores: compute peaks scale down */
+		h->host.fp32_gflops *= (double)nth / h->host.cores;
+		h->host.int8_gops *= (double)nth / h->host.cores;
+	}
+	struct sim_workload wl;
+	sim_workload_default(&wl);
+	wl.ctx = ctx;
+	wl.prompt = prompt;
+	wl.gen = gen;
+	if (sim_predict(h, &run_m, w, &wl, &eff, p, err, sizeof err) != 0) {
+		fprintf(stderr, "llmcap verify: %s\n", err);
+		rc = CLI_USAGE;
+		goto out;
+	}
+	if (!json && isatty(2))
+		fprintf(stderr, "running prefill %d + decode %d tokens, %d runs, %d threads...\n", prompt, gen,
+			runs, nth);
+	if (measure(km, pool, prompt, gen, runs, run_m.vocab, res, err, sizeof err) != 0) {
+		fprintf(stderr, "llmcap verify: %s\n", err);
+		rc = CLI_FAIL;
+		goto out;
+	}
+	double mpp = prompt > 0 ? median(res->pp, res->n) : NAN, mtg = gen > 0 ? median(res->tg, res->n) : NAN;
+	double epp = err_pct(p->prefill_tps, mpp), etg = err_pct(p->decode_tps, mtg);
+	if (json) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "schema", "llmcap.verify/1");
+		cJSON_AddStringToObject(o, "model", run_m.id);
+		cJSON_AddStringToObject(o, "file", synthetic ? "synthetic (random weights)" : path);
+		cJSON_AddStringToObject(o, "quant", w->quant);
+		cJSON_AddNumberToObject(o, "layers_run", run_m.n_layer);
+		cJSON_AddNumberToObject(o, "layers_model", synthetic ? full_layers : run_m.n_layer);
+		cJSON_AddStringToObject(o, "hardware", h->name);
+		cJSON_AddStringToObject(o, "engine", "llmcap");
+		cJSON_AddNumberToObject(o, "threads", nth);
+		cJSON *wk = cJSON_AddObjectToObject(o, "workload");
+		cJSON_AddNumberToObject(wk, "ctx", ctx);
+		cJSON_AddNumberToObject(wk, "prompt", prompt);
+		cJSON_AddNumberToObject(wk, "gen", gen);
+		cJSON_AddNumberToObject(wk, "runs", runs);
+		cJSON *pr = cJSON_AddObjectToObject(o, "predicted");
+		jnum(pr, "prefill_tps", prompt > 0 ? p->prefill_tps : NAN);
+		jnum(pr, "decode_tps", p->decode_tps);
+		cJSON_AddStringToObject(pr, "bottleneck", sim_bound_name(p->bottleneck));
+		jnum(pr, "error_band", p->band);
+		cJSON *me = cJSON_AddObjectToObject(o, "measured");
+		jnum(me, "prefill_tps", mpp);
+		jnum(me, "decode_tps", mtg);
+		jnum(me, "prefill_tps_min", prompt > 0 ? vmin(res->pp, res->n) : NAN);
+		jnum(me, "prefill_tps_max", prompt > 0 ? vmax(res->pp, res->n) : NAN);
+		jnum(me, "decode_tps_min", gen > 0 ? vmin(res->tg, res->n) : NAN);
+		jnum(me, "decode_tps_max", gen > 0 ? vmax(res->tg, res->n) : NAN);
+		cJSON *ep = cJSON_AddObjectToObject(o, "error_pct");
+		jnum(ep, "prefill", epp);
+		jnum(ep, "decode", etg);
+		cJSON *as = cJSON_AddArrayToObject(o, "assumptions");
+		for (int i = 0; i < p->n_assume; i++)
+			cJSON_AddItemToArray(as, cJSON_CreateString(p->assume[i]));
+		char *text = cJSON_Print(o);
+		cJSON_Delete(o);
+		if (!text) {
+			fprintf(stderr, "llmcap verify: out of memory\n");
+			rc = CLI_FAIL;
+			goto out;
+		}
+		printf("%s\n", text);
+		free(text);
+	} else {
+		printf("%s, %s on %s — llmcap's kernels, %d threads\n", run_m.name[0] ? run_m.name : run_m.id,
+		       w->quant, h->name, nth);
+		if (synthetic)
+			printf("  synthetic file of the model's shape with random weights%s\n",
+			       run_m.n_layer < full_layers ? "" : "");
+		if (synthetic && run_m.n_layer < full_layers)
+			printf("  timed on its first %d of %d layers (the whole model would not fit in half "
+			       "of the memory available); predicted for the same %d layers\n",
+			       run_m.n_layer, full_layers, run_m.n_layer);
+		printf("  ctx %d, prompt %d, generate %d; %d runs after a warm-up, median (min - max)\n\n",
+		       ctx, prompt, gen, res->n);
+		char a[48], b[48];
+		printf("  %-9s %12s %26s %9s\n", "", "predicted", "measured", "error");
+		if (prompt > 0) {
+			snprintf(a, sizeof a, "%.1f (%.1f - %.1f)", mpp, vmin(res->pp, res->n), vmax(res->pp, res->n));
+			snprintf(b, sizeof b, "%+.1f%%", epp);
+			printf("  %-9s %12.1f %26s %9s\n", "prefill", p->prefill_tps, a, b);
+		}
+		if (gen > 0) {
+			snprintf(a, sizeof a, "%.1f (%.1f - %.1f)", mtg, vmin(res->tg, res->n), vmax(res->tg, res->n));
+			snprintf(b, sizeof b, "%+.1f%%", etg);
+			printf("  %-9s %12.1f %26s %9s\n", "decode", p->decode_tps, a, b);
+		}
+		printf("\n  tokens/s; error = (predicted - measured) / measured. Predicted bottleneck: %s.\n",
+		       sim_bound_name(p->bottleneck));
+		printf("  Assumptions of the prediction:\n");
+		for (int i = 0; i < p->n_assume; i++)
+			printf("   - %s\n", p->assume[i]);
+	}
+	rc = CLI_OK;
+out:
+	if (km)
+		kern_model_close(km);
+	if (pool)
+		kern_pool_delete(pool);
+	if (g)
+		mdb_gguf_close(g);
+	if (path[0] && synthetic)
+		unlink(path);
+	if (tmpdir[0])
+		rmdir(tmpdir);
+	if (cm)
+		cli_model_free(cm);
+	free(cm);
+	free(h);
+	free(w);
+	free(p);
+	free(res);
+	return rc;
+}
+
+const struct cli_cmd cmd_verify = {
+	"verify", "Run the model with llmcap's kernels and compare with the prediction",
+	"verify --model M [--quant Q] [--gguf FILE] [--ctx N] [--prompt P] [--gen G] [--threads T]\n"
+	"              [--runs R] [--layers L] [--json]",
+	"The simulator predicts prefill and decode tokens/s for this machine with the\n"
+	"llmcap engine, then llmcap's kernels run the model: a real GGUF file (--gguf,\n"
+	"or --model FILE.gguf), or for a catalog model a synthetic file of its shape with\n"
+	"random weights of one tensor type (written to $TMPDIR and removed as soon as\n"
+	"it is mapped). A model too large for half of the memory available is timed on\n"
+	"its first layers, and the output says so. Prints predicted, measured (median\n"
+	"and range of --runs runs after a warm-up) and the error of each.",
+	NULL, NULL, verify_main,
+};
