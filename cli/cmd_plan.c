@@ -58,6 +58,7 @@ static int plan_main(const struct cli_cmd *cmd, int argc, char **argv)
 	}
 	if ((rc = cli_hw("plan", hw, h)) != CLI_OK)
 		goto out;
+	cli_calibration_apply(h, w, 0, &eff); /* --hw this --engine llmcap, when calibrated */
 	if (sim_predict(h, &cm->m, w, &wl, &eff, p, err, sizeof err) != 0) {
 		fprintf(stderr, "llmcap plan: %s\n", err);
 		rc = CLI_USAGE;

@@ -828,9 +828,10 @@ static void draw(struct tui *t)
 		if (p)
 			put(y + 3, 1, "predicted: prefill %s t/s, decode %s t/s", fmt_tps(a, sizeof a, p->prefill_tps),
 			    fmt_tps(b, sizeof b, p->decode_tps));
-		put(y + 4, 1, "measured:  not available - llmcap verify is not built yet (it arrives with the");
-		put(y + 5, 1, "           kernels work); no measured figure is shown until it runs for real.");
-		put(y + 7, 1, "Esc: back");
+		put(y + 4, 1, "measured:  running verify from the dashboard is not built yet; in a shell:");
+		put(y + 5, 1, "           llmcap verify --model %s", i >= 0 ? t->models.v[i].id : "M");
+		put(y + 6, 1, "           (llmcap's kernels, engine llmcap; no measured figure is shown here).");
+		put(y + 8, 1, "Esc: back");
 	}
 	if (t->help)
 		draw_help(t);
