@@ -340,10 +340,10 @@ static int report_main(const struct cli_cmd *cmd, int argc, char **argv)
 		.hw = h, .fit = &f, .max_fit_rows = REPORT_FIT_ROWS, .n_top = nt, .top = top,
 		.n_ceil = nc, .ceil = ceil_, .n_pts = np, .pts = pts, .roof_note = roof_note,
 		.n_buy = nb, .buy = buys,
-		.verify_note = "No verification results yet: llmcap verify (running the model with "
-			       "llmcap's kernels and printing measured beside predicted tokens/s) is "
-			       "not built, so every speed in this report is a prediction that no run "
-			       "has checked.",
+		.verify_note = "No verification results in this report: llmcap verify --model M runs "
+			       "a model with llmcap's kernels and prints measured beside predicted "
+			       "tokens/s, but its results are not stored for reports yet, so every "
+			       "speed here is a prediction.",
 	};
 	text = fmt == 0 ? rep_report_md(&r) : fmt == 1 ? rep_report_html(&r) : rep_report_json(&r, 1);
 	if (!text) {

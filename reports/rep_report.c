@@ -174,7 +174,7 @@ int rep_report_figs(const struct hw_spec *h, struct rep_fig *f, int max)
 			snprintf(x->value, sizeof x->value, "%.0f GB/s", a->link_gbps);
 	}
 	if (h->measured && h->n_accel == 0 && (x = fig(f, &k, max, "accelerators", "unknown")))
-		snprintf(x->value, sizeof x->value, "none measured (the accelerator probe is not built yet)");
+		snprintf(x->value, sizeof x->value, "none found by the probe (no GPU, or no CUDA / OpenCL runtime)");
 	if (h->price_usd > 0 && (x = fig(f, &k, max, "price", "spec"))) {
 		if (h->price_date[0])
 			snprintf(x->value, sizeof x->value, "$%.0f (%s)", h->price_usd, h->price_date);
@@ -462,8 +462,8 @@ char *rep_report_md(const struct rep_report *r)
 	}
 
 	fprintf(o, "## Verification\n\n%s\n", r->verify_note ? r->verify_note
-		: "No verification results: `llmcap verify` is not built yet, so no prediction here has "
-		  "been checked against a measured run.");
+		: "No verification results in this report: `llmcap verify --model M` measures a model "
+		  "with llmcap's kernels beside its prediction; its results are not stored for reports yet.");
 	if (fclose(o) != 0) {
 		free(buf);
 		return NULL;
@@ -560,10 +560,10 @@ char *rep_report_json(const struct rep_report *r, int pretty)
 			cJSON_AddItemToArray(buy, b);
 	}
 	cJSON *v = cJSON_AddObjectToObject(o, "verification");
-	cJSON_AddStringToObject(v, "status", "not built");
+	cJSON_AddStringToObject(v, "status", "not included");
 	cJSON_AddArrayToObject(v, "results");
 	cJSON_AddStringToObject(v, "note", r->verify_note ? r->verify_note
-				: "llmcap verify is not built yet: no prediction has been measured");
+				: "verify results are not stored for reports yet: run llmcap verify --model M");
 	char *s = pretty ? cJSON_Print(o) : cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return s;

@@ -293,8 +293,8 @@ char *rep_report_html(const struct rep_report *r)
 
 	fputs("<h2>Verification</h2>\n<p class=\"note\">", o);
 	esc(o, r->verify_note ? r->verify_note
-	    : "No verification results: llmcap verify is not built yet, so no prediction here has been "
-	      "checked against a measured run.");
+	    : "No verification results in this report: llmcap verify --model M measures a model with "
+	      "llmcap's kernels beside its prediction; its results are not stored for reports yet.");
 	fputs("</p>\n</main>\n</body>\n</html>\n", o);
 	if (fclose(o) != 0) {
 		free(buf);
