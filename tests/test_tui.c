@@ -216,7 +216,7 @@ static void test_views_80x24(void **state)
 
 	/* verify says plainly what it cannot do yet */
 	keys(&s, "v");
-	expect(&s, "not built yet");
+	expect(&s, "Enter runs it");
 	keys(&s, "Escape");
 
 	keys(&s, "q");
@@ -293,6 +293,42 @@ static void test_no_color(void **state)
 	stop(&s);
 }
 
+/* Verify from the dashboard: llmcap verify runs in a child process and
+ * the view shows predicted beside measured. */
+static void test_verify_from_dashboard(void **state)
+{
+	(void)state;
+	if (!have_tmux()) {
+		print_message("[  SKIP    ] tmux not installed (apt-get install tmux)\n");
+		skip();
+	}
+	struct tm_session s;
+	start(&s, 100, 30, "", "--hw rtx4090-7950x-64g");
+	free(wait_for(&s, "placement"));
+	keys(&s, "/ s m o l l m 2 - 1 3 5 m Enter v");
+	expect(&s, "Verify smollm2-135m");
+	keys(&s, "Enter");
+	char *c = NULL;
+	for (int i = 0; i < 120; i++) { /* up to a minute: a quick probe first, then the runs */
+		c = capture(&s, 0);
+		if (strstr(c, "measured ") && strstr(c, "error"))
+			break;
+		free(c);
+		c = NULL;
+		usleep(500 * 1000);
+	}
+	if (!c) {
+		c = capture(&s, 0);
+		fail_msg("verify never finished; the screen shows:\n%s", c);
+	}
+	assert_non_null(strstr(c, "predicted"));
+	assert_non_null(strstr(c, "decode range"));
+	free(c);
+	keys(&s, "Escape q");
+	expect(&s, "EXITED 0");
+	stop(&s);
+}
+
 /* Not a terminal: a clear message and exit 1; bad options exit 2. */
 static void test_not_a_terminal(void **state)
 {
@@ -312,6 +348,7 @@ int main(void)
 		cmocka_unit_test(test_views_80x24),
 		cmocka_unit_test(test_large_resize_ctrl_c),
 		cmocka_unit_test(test_no_color),
+		cmocka_unit_test(test_verify_from_dashboard),
 		cmocka_unit_test(test_not_a_terminal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

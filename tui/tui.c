@@ -2,6 +2,7 @@
  * the only file-scope variables are the signal flag and what the crash
  * handler needs, which a signal handler cannot receive any other way. */
 #include <curses.h>
+#include <errno.h>
 #include <locale.h>
 #include <math.h>
 #include <signal.h>
@@ -11,7 +12,12 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "tui/tui.h"
 
@@ -66,6 +72,12 @@ struct tui {
 	int color;
 	double last_ms;
 	int table_y;               /* screen row of the fit table's header */
+	/* verify: the last result, for vmodel at vquant */
+	int vmodel;                /* model index, -1 none */
+	char vquant[16];
+	double v_pred_pp, v_pred_tg, v_meas_pp, v_meas_tg, v_err_pp, v_err_tg;
+	double v_tg_min, v_tg_max;
+	char vnote[160];
 	/* buy view */
 	struct sim_pred *buy;      /* one per catalog machine */
 	int *buy_order;
@@ -762,7 +774,7 @@ static void draw_help(struct tui *t)
 		"t T            target decode speed up / down",
 		"m              machines: this machine and the catalog; c marks, x compares",
 		"y              what to buy for the selected model, by price",
-		"v              verify the selected model",
+		"v              verify: llmcap's kernels run the selected model (Enter)",
 		"p              probe this machine (quick), with progress",
 		"?              this help      q  quit (Esc: back)",
 		"",
@@ -789,6 +801,133 @@ static void draw_help(struct tui *t)
 		snprintf(line, sizeof line, "%.*s", w - 4, lines[k]);
 		mvaddstr(y0 + 1 + k, x0 + 2, line);
 	}
+}
+
+/* ---- verify: `llmcap verify --json` in a child process ----------------- */
+/* The one tensor type of the synthetic file for the model's row: the
+ * base type of the row's mix ("q4_K" for Q4_K_M). */
+static const char *verify_type(const struct tui *t, int i)
+{
+	const struct mdb_qmix *mix = mdb_qmix_by_name(tui_quants[qidx(&t->rows[i])]);
+	const struct mdb_qtraits *q = mix ? mdb_qtype(mix->base) : NULL;
+	return q ? q->name : "q4_0";
+}
+
+static double jnum2(const cJSON *o, const char *a, const char *b)
+{
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, a), b);
+	return cJSON_IsNumber(x) ? x->valuedouble : NAN;
+}
+
+static void verify_progress(double secs)
+{
+	int w = COLS - 10 < 60 ? COLS - 10 : 60;
+	int y = LINES / 2, x = (COLS - w) / 2;
+	mvhline(y, x - 2, ' ', w + 4);
+	put(y, x, "running llmcap verify ... %.0f s   (Esc cancels)", secs);
+	refresh();
+}
+
+static void run_verify(struct tui *t)
+{
+	int i = selected(t);
+	if (i < 0)
+		return;
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n <= 0) {
+		snprintf(t->status, sizeof t->status, "cannot find the llmcap program to run verify");
+		return;
+	}
+	exe[n] = 0;
+	const char *type = verify_type(t, i);
+	int fd[2];
+	if (pipe(fd) != 0) {
+		snprintf(t->status, sizeof t->status, "cannot run verify: %s", strerror(errno));
+		return;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fd[0]);
+		close(fd[1]);
+		snprintf(t->status, sizeof t->status, "cannot run verify: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		int dn = open("/dev/null", O_RDWR);
+		dup2(fd[1], 1);
+		if (dn >= 0) {
+			dup2(dn, 0);
+			dup2(dn, 2);
+		}
+		close(fd[0]);
+		execl(exe, exe, "verify", "--model", t->models.v[i].id, "--quant", type, "--runs", "3",
+		      "--json", (char *)NULL);
+		_exit(127);
+	}
+	close(fd[1]);
+	size_t cap = 1 << 16, len = 0;
+	char *buf = malloc(cap);
+	double t0 = now_ms();
+	int status = 0, done = 0, cancelled = 0;
+	while (!done && buf) {
+		struct pollfd pf = {fd[0], POLLIN, 0};
+		if (poll(&pf, 1, 200) > 0) {
+			if (len + 4096 > cap) {
+				char *nb = realloc(buf, cap *= 2);
+				if (!nb)
+					break;
+				buf = nb;
+			}
+			ssize_t r = read(fd[0], buf + len, cap - len - 1);
+			if (r > 0)
+				len += (size_t)r;
+			else
+				done = 1;
+		}
+		verify_progress((now_ms() - t0) / 1000);
+		timeout(0);
+		int ch = getch();
+		timeout(200);
+		if (ch == 27 || ch == 'q' || tui_stop) {
+			kill(pid, SIGTERM);
+			cancelled = 1;
+			done = 1;
+		}
+	}
+	close(fd[0]);
+	waitpid(pid, &status, 0);
+	if (cancelled || !buf) {
+		snprintf(t->status, sizeof t->status, "verify %s", cancelled ? "cancelled" : "ran out of memory");
+		free(buf);
+		return;
+	}
+	buf[len] = 0;
+	cJSON *o = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? cJSON_Parse(buf) : NULL;
+	free(buf);
+	if (!o) {
+		snprintf(t->status, sizeof t->status, "verify failed (%s %d); run llmcap verify --model %s in a shell "
+			 "to see why", WIFEXITED(status) ? "exit" : "signal",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), t->models.v[i].id);
+		return;
+	}
+	t->vmodel = i;
+	snprintf(t->vquant, sizeof t->vquant, "%s", type);
+	t->v_pred_pp = jnum2(o, "predicted", "prefill_tps");
+	t->v_pred_tg = jnum2(o, "predicted", "decode_tps");
+	t->v_meas_pp = jnum2(o, "measured", "prefill_tps");
+	t->v_meas_tg = jnum2(o, "measured", "decode_tps");
+	t->v_err_pp = jnum2(o, "error_pct", "prefill");
+	t->v_err_tg = jnum2(o, "error_pct", "decode");
+	t->v_tg_min = jnum2(o, "measured", "decode_tps_min");
+	t->v_tg_max = jnum2(o, "measured", "decode_tps_max");
+	const cJSON *lr = cJSON_GetObjectItemCaseSensitive(o, "layers_run");
+	const cJSON *lm = cJSON_GetObjectItemCaseSensitive(o, "layers_model");
+	if (cJSON_IsNumber(lr) && cJSON_IsNumber(lm) && lr->valueint < lm->valueint)
+		snprintf(t->vnote, sizeof t->vnote, "Timed on %d of %d layers.", lr->valueint, lm->valueint);
+	else
+		t->vnote[0] = 0;
+	cJSON_Delete(o);
 }
 
 static void draw(struct tui *t)
@@ -822,16 +961,23 @@ static void draw(struct tui *t)
 		draw_buy(t, y + 1, LINES - 3 - y);
 	} else if (t->view == V_VERIFY) {
 		int i = selected(t);
-		put(y + 1, 1, "Verify %s: predicted beside measured", i >= 0 ? t->models.v[i].id : "");
-		const struct sim_pred *p = i >= 0 ? &t->rows[i].p[qidx(&t->rows[i])] : NULL;
-		char a[16], b[16];
-		if (p)
-			put(y + 3, 1, "predicted: prefill %s t/s, decode %s t/s", fmt_tps(a, sizeof a, p->prefill_tps),
-			    fmt_tps(b, sizeof b, p->decode_tps));
-		put(y + 4, 1, "measured:  running verify from the dashboard is not built yet; in a shell:");
-		put(y + 5, 1, "           llmcap verify --model %s", i >= 0 ? t->models.v[i].id : "M");
-		put(y + 6, 1, "           (llmcap's kernels, engine llmcap; no measured figure is shown here).");
-		put(y + 8, 1, "Esc: back");
+		put(y + 1, 1, "Verify %s: llmcap's kernels run it here; predicted beside measured",
+		    i >= 0 ? t->models.v[i].id : "");
+		put(y + 2, 1, "(a synthetic file of its shape in %s, engine llmcap; Enter runs it, about a minute at most)",
+		    i >= 0 ? verify_type(t, i) : "");
+		if (i >= 0 && t->vmodel == i && !strcmp(t->vquant, verify_type(t, i))) {
+			char a[16], b[16];
+			put(y + 4, 1, "%-10s %12s %12s", "", "prefill t/s", "decode t/s");
+			put(y + 5, 1, "%-10s %12s %12s", "predicted", fmt_tps(a, sizeof a, t->v_pred_pp),
+			    fmt_tps(b, sizeof b, t->v_pred_tg));
+			put(y + 6, 1, "%-10s %12s %12s", "measured", fmt_tps(a, sizeof a, t->v_meas_pp),
+			    fmt_tps(b, sizeof b, t->v_meas_tg));
+			put(y + 7, 1, "%-10s %+11.1f%% %+11.1f%%", "error", t->v_err_pp, t->v_err_tg);
+			put(y + 8, 1, "decode range over the runs: %.1f - %.1f t/s. %s", t->v_tg_min, t->v_tg_max, t->vnote);
+		} else {
+			put(y + 4, 1, "not run yet for this model: press Enter");
+		}
+		put(y + 10, 1, "Enter: run verify   Esc: back");
 	}
 	if (t->help)
 		draw_help(t);
@@ -944,7 +1090,12 @@ static void handle_key(struct tui *t, int ch)
 	case KEY_NPAGE: t->sel = t->sel + page < t->n_order ? t->sel + page : (t->n_order ? t->n_order - 1 : 0); break;
 	case KEY_HOME: t->sel = 0; break;
 	case KEY_END: t->sel = t->n_order ? t->n_order - 1 : 0; break;
-	case '\n': case KEY_ENTER: t->view = t->view == V_DETAIL ? V_FIT : V_DETAIL; break;
+	case '\n': case KEY_ENTER:
+		if (t->view == V_VERIFY)
+			run_verify(t);
+		else
+			t->view = t->view == V_DETAIL ? V_FIT : V_DETAIL;
+		break;
 	case '/': t->filtering = 1; t->view = V_FIT; break;
 	case 's': t->sort = (t->sort + 1) % S_COUNT; reorder(t); break;
 	case '[': case ']':
@@ -1035,6 +1186,7 @@ static int setup(struct tui *t, const struct tui_options *o, char *err, size_t e
 	}
 	t->min_tps = o->min_tps > 0 ? o->min_tps : 10;
 	t->hw_mark = -1;
+	t->vmodel = -1;
 	if (o->this_hw) {
 		t->this_hw = *o->this_hw;
 		t->have_this = 1;
