@@ -5,7 +5,8 @@
 #   make run      probe this machine and print the profile
 #   make bench    memory bandwidth beside likwid-bench/sysbench, storage beside fio,
 #                 llmcap fit over the whole catalog against its 50 ms target,
-#                 the dashboard's time per key (tmux) against 50 ms
+#                 the dashboard's time per key (tmux) against 50 ms,
+#                 llmcap's kernels beside llama.cpp (llama-cpp-python) on the same GGUFs
 #   make asan     the tests under AddressSanitizer + UBSan
 #   make fuzz     build libFuzzer targets (clang) under build/fuzz/
 #   make fuzz-run run each for FUZZ_SECONDS (60) on a copy of its corpus
@@ -123,7 +124,8 @@ bench: llmcap
 	$(Q)rc=0; python3 bench/bandwidth.py ./llmcap || rc=1; echo; \
 		python3 bench/storage.py ./llmcap || rc=1; echo; \
 		python3 bench/fit.py ./llmcap || rc=1; echo; \
-		python3 bench/tui.py ./llmcap || rc=1; exit $$rc
+		python3 bench/tui.py ./llmcap || rc=1; echo; \
+		python3 bench/kernels.py ./llmcap || rc=1; exit $$rc
 
 # Sanitizer build in its own tree so normal objects are not mixed in.
 asan:

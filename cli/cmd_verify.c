@@ -115,7 +115,7 @@ static void jnum(cJSON *o, const char *k, double v)
 
 static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 {
-	const char *model = NULL, *quant = NULL, *gguf = NULL;
+	const char *model = NULL, *quant = NULL, *gguf = NULL, *save = NULL;
 	int ctx = 2048, prompt = 128, gen = 32, threads = 0, runs = 3, layers = 0, json = 0, help = 0;
 	const struct cli_opt opts[] = {
 		{"model", CLI_STR, &model, "M", "catalog id (a synthetic file of its shape), a .gguf or a config.json"},
@@ -127,6 +127,7 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 		{"threads", CLI_INT, &threads, "T", "threads (default: one per physical core)"},
 		{"runs", CLI_INT, &runs, "R", "timed runs after a warm-up, median taken (default 3)"},
 		{"layers", CLI_INT, &layers, "L", "time a synthetic model on its first L layers (default: all that fit)"},
+		{"save-gguf", CLI_STR, &save, "FILE", "keep the synthetic file at FILE (to run another engine on the same bytes)"},
 		{"json", CLI_FLAG, &json, NULL, "print one llmcap.verify/1 JSON object"},
 		{0},
 	};
@@ -201,7 +202,10 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 			rc = CLI_FAIL;
 			goto out;
 		}
-		snprintf(path, sizeof path, "%s/model.gguf", tmpdir);
+		if (save && strlen(save) < sizeof path)
+			snprintf(path, sizeof path, "%s", save);
+		else
+			snprintf(path, sizeof path, "%s/model.gguf", tmpdir);
 		if (!json && isatty(2))
 			fprintf(stderr, "writing a synthetic %s %s file (%d of %d layers)...\n", cm->m.id,
 				qt->name, nl, cm->m.n_layer);
@@ -231,7 +235,7 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 	struct kern_table kt;
 	kern_table_init(&kt, kern_cpu_features());
 	int krc = kern_model_open(&km, path, &kt, ctx, QT_F16, err, sizeof err);
-	if (synthetic)
+	if (synthetic && !save)
 		unlink(path); /* mapped: nothing is left on disk whatever happens next */
 	if (krc != 0) {
 		fprintf(stderr, "llmcap verify: %s\n", err);
@@ -354,7 +358,7 @@ out:
 		kern_pool_delete(pool);
 	if (g)
 		mdb_gguf_close(g);
-	if (path[0] && synthetic)
+	if (path[0] && synthetic && !save)
 		unlink(path);
 	if (tmpdir[0])
 		rmdir(tmpdir);
@@ -371,13 +375,14 @@ out:
 const struct cli_cmd cmd_verify = {
 	"verify", "Run the model with llmcap's kernels and compare with the prediction",
 	"verify --model M [--quant Q] [--gguf FILE] [--ctx N] [--prompt P] [--gen G] [--threads T]\n"
-	"              [--runs R] [--layers L] [--json]",
+	"              [--runs R] [--layers L] [--save-gguf FILE] [--json]",
 	"The simulator predicts prefill and decode tokens/s for this machine with the\n"
 	"llmcap engine, then llmcap's kernels run the model: a real GGUF file (--gguf,\n"
 	"or --model FILE.gguf), or for a catalog model a synthetic file of its shape with\n"
 	"random weights of one tensor type (written to $TMPDIR and removed as soon as\n"
-	"it is mapped). A model too large for half of the memory available is timed on\n"
-	"its first layers, and the output says so. Prints predicted, measured (median\n"
-	"and range of --runs runs after a warm-up) and the error of each.",
+	"it is mapped, or kept at --save-gguf FILE). A model too large for half of the\n"
+	"memory available is timed on its first layers, and the output says so. Prints\n"
+	"predicted, measured (median and range of --runs runs after a warm-up) and the\n"
+	"error of each.",
 	NULL, NULL, verify_main,
 };
