@@ -101,15 +101,7 @@ int cli_fit_rank(const char *cmdname, const struct hw_spec *h, const struct cli_
 			if (!mix || sim_weights_from_mix(m, mix, &x->w, err, sizeof err) != 0)
 				continue;
 			struct sim_workload w2 = wl;
-			if (w2.ctx > m->context && m->context > 0) {
-				/* a model is not run past its context: fit at its own */
-				w2.ctx = m->context;
-				if (w2.depth + w2.prompt + w2.gen > w2.ctx) {
-					w2.prompt = w2.ctx * 4 / 5;
-					w2.gen = w2.ctx - w2.prompt;
-					w2.depth = 0;
-				}
-			}
+			sim_workload_for_model(&w2, m); /* not run past its own context */
 			if (sim_predict(h, m, &x->w, &w2, &f->eff, &x->p, err, sizeof err) != 0)
 				continue;
 			x->model = i;

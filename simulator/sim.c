@@ -98,6 +98,17 @@ void sim_workload_default(struct sim_workload *w)
 	w->gpu_layers = -1;
 }
 
+void sim_workload_for_model(struct sim_workload *w, const struct mdb_model *m)
+{
+	if (m->context > 0 && w->ctx > m->context)
+		w->ctx = m->context;
+	if (w->depth + w->prompt + w->gen > w->ctx) {
+		w->depth = 0;
+		w->prompt = w->ctx * 4 / 5;
+		w->gen = w->ctx - w->prompt;
+	}
+}
+
 int sim_workload_check(const struct sim_workload *w, const struct mdb_model *m, char *err,
 		       size_t errlen)
 {

@@ -96,6 +96,10 @@ struct sim_workload {
 };
 /* ctx 4096, depth 0, prompt 512, gen 128, batch 1, f16, auto. */
 void sim_workload_default(struct sim_workload *w);
+/* The workload a model is actually run with: --ctx capped at the model's
+ * own context, and when depth + prompt + gen no longer fit, no depth, a
+ * prompt of 4/5 of the window and the rest generated. */
+void sim_workload_for_model(struct sim_workload *w, const struct mdb_model *m);
 /* Checks ranges and names the bad option: 0 or -2. */
 int sim_workload_check(const struct sim_workload *w, const struct mdb_model *m, char *err,
 		       size_t errlen);

@@ -161,15 +161,9 @@ static void compute_model(struct tui *t, int i)
 			continue;
 		struct sim_workload wl = t->wl;
 		wl.gpu_layers = r->gpu_layers;
-		if (wl.ctx > m->context && m->context > 0)
-			wl.ctx = m->context;
 		if (wl.gpu_layers > m->n_layer)
 			wl.gpu_layers = m->n_layer;
-		if (wl.depth + wl.prompt + wl.gen > wl.ctx) {
-			wl.depth = 0;
-			wl.prompt = wl.ctx * 4 / 5;
-			wl.gen = wl.ctx - wl.prompt;
-		}
+		sim_workload_for_model(&wl, m);
 		if (sim_predict(cur_hw(t), m, &r->w[q], &wl, &t->eff, &r->p[q], err, sizeof err))
 			continue;
 		r->ok[q] = 1;
@@ -275,13 +269,7 @@ static void compute_buy(struct tui *t)
 	const struct mdb_model *m = &t->models.v[i];
 	char err[256];
 	struct sim_workload wl = t->wl;
-	if (wl.ctx > m->context && m->context > 0)
-		wl.ctx = m->context;
-	if (wl.depth + wl.prompt + wl.gen > wl.ctx) {
-		wl.depth = 0;
-		wl.prompt = wl.ctx * 4 / 5;
-		wl.gen = wl.ctx - wl.prompt;
-	}
+	sim_workload_for_model(&wl, m);
 	t->buy_n = 0;
 	for (int k = 0; k < t->cat.n; k++) {
 		if (sim_predict(&t->cat.items[k], m, &r->w[qidx(r)], &wl, &t->eff, &t->buy[k], err,
@@ -699,12 +687,7 @@ static void draw_compare(struct tui *t, int y)
 		return;
 	char err[256];
 	struct sim_workload wl = t->wl;
-	if (wl.ctx > m->context && m->context > 0)
-		wl.ctx = m->context;
-	if (wl.depth + wl.prompt + wl.gen > wl.ctx) {
-		wl.prompt = wl.ctx * 4 / 5;
-		wl.gen = wl.ctx - wl.prompt;
-	}
+	sim_workload_for_model(&wl, m);
 	int ok = sim_predict(t->mach[t->hw_mark], m, &r->w[q], &wl, &t->eff, other, err, sizeof err) == 0;
 	put(y, 1, "%s, %s on two machines (predicted)", m->name, tui_quants[q]);
 	put(y + 2, 1, "machine");
