@@ -225,36 +225,9 @@ static int run_synth(const struct mdb_model *m, int type, int n_layer, struct ke
 			kern_model_close(km);
 		return -1;
 	}
-	int32_t toks[1024];
-	uint64_t s = 99;
-	for (int i = 0; i < prompt && i < 1024; i++) {
-		s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-		toks[i] = (int32_t)(3 + s % (uint64_t)(run_m->vocab - 3));
-	}
-	/* logits every step, as sampling needs them (the output head is part
-	 * of what a token costs) */
-	float *lg = malloc(sizeof(float) * (size_t)run_m->vocab);
-	if (!lg) {
-		kern_model_close(km);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
 	double pp[3], tg[3];
-	for (int r = -1; r < 3 && rc == 0; r++) {
-		kern_model_reset(km);
-		double t0 = kern_now();
-		rc = kern_model_eval(km, pool, toks, prompt, 0, lg, err, errlen);
-		double t1 = kern_now();
-		for (int i = 0; rc == 0 && i < gen; i++)
-			rc = kern_model_eval(km, pool, toks + i, 1, 0, lg, err, errlen);
-		double t2 = kern_now();
-		if (r >= 0) {
-			pp[r] = prompt / (t1 - t0);
-			tg[r] = gen / (t2 - t1);
-		}
-	}
+	rc = kern_model_time(km, pool, prompt, gen, 3, pp, tg, err, errlen);
 	kern_model_close(km);
-	free(lg);
 	if (rc != 0)
 		return -1;
 	qsort(pp, 3, sizeof *pp, cmp_d);

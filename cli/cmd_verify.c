@@ -53,53 +53,6 @@ static double vmax(const double *v, int n)
 	return m;
 }
 
-/* Runs prompt + gen tokens runs times (after a warm-up): prefill and
- * decode tokens/s of each run. */
-static int measure(struct kern_model *km, struct kern_pool *pool, int prompt, int gen, int runs,
-		   int vocab, struct vres *r, char *err, size_t errlen)
-{
-	int32_t *toks = malloc(sizeof *toks * (size_t)(prompt > 16 ? prompt : 16));
-	if (!toks) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	uint64_t s = 12345;
-	for (int i = 0; i < (prompt > 16 ? prompt : 16); i++) {
-		s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-		toks[i] = (int32_t)(3 + s % (uint64_t)(vocab - 3));
-	}
-	/* logits every step, as sampling needs them (the output head is part
-	 * of what a token costs) */
-	float *lg = malloc(sizeof(float) * (size_t)vocab);
-	if (!lg) {
-		free(toks);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	int rc = 0;
-	/* warm-up: fault the weights in, start the threads */
-	kern_model_reset(km);
-	rc = kern_model_eval(km, pool, toks, prompt < 16 ? prompt : 16, 0, lg, err, errlen);
-	for (int i = 0; rc == 0 && i < 2; i++)
-		rc = kern_model_eval(km, pool, toks + i, 1, 0, lg, err, errlen);
-	for (int k = 0; rc == 0 && k < runs; k++) {
-		kern_model_reset(km);
-		double t0 = kern_now();
-		if (prompt > 0)
-			rc = kern_model_eval(km, pool, toks, prompt, 0, lg, err, errlen);
-		double t1 = kern_now();
-		for (int i = 0; rc == 0 && i < gen; i++)
-			rc = kern_model_eval(km, pool, toks + (i % 16), 1, 0, lg, err, errlen);
-		double t2 = kern_now();
-		r->pp[k] = prompt > 0 ? prompt / (t1 - t0) : NAN;
-		r->tg[k] = gen > 0 ? gen / (t2 - t1) : NAN;
-		r->n = k + 1;
-	}
-	free(toks);
-	free(lg);
-	return rc;
-}
-
 static double err_pct(double pred, double meas)
 {
 	return isfinite(pred) && meas > 0 ? 100.0 * (pred - meas) / meas : NAN;
@@ -270,7 +223,8 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 	if (!json && isatty(2))
 		fprintf(stderr, "running prefill %d + decode %d tokens, %d runs, %d threads...\n", prompt, gen,
 			runs, nth);
-	if (measure(km, pool, prompt, gen, runs, run_m.vocab, res, err, sizeof err) != 0) {
+	res->n = runs;
+	if (kern_model_time(km, pool, prompt, gen, runs, res->pp, res->tg, err, sizeof err) != 0) {
 		fprintf(stderr, "llmcap verify: %s\n", err);
 		rc = CLI_FAIL;
 		goto out;

@@ -617,3 +617,49 @@ int kern_model_eval(struct kern_model *m, struct kern_pool *pool, const int32_t 
 	}
 	return 0;
 }
+
+int kern_model_time(struct kern_model *m, struct kern_pool *pool, int prompt, int gen, int runs,
+		    double *prefill_tps, double *decode_tps, char *err, size_t errlen)
+{
+	int n_vocab = m->cfg.n_vocab, n_tok = prompt > 16 ? prompt : 16;
+	if (runs < 1 || prompt < 0 || gen < 0 || prompt + gen < 1 || n_vocab < 4) {
+		if (err)
+			snprintf(err, errlen, "nothing to time: give runs >= 1 and prompt + gen >= 1");
+		return -1;
+	}
+	int32_t *toks = malloc(sizeof *toks * (size_t)n_tok);
+	float *lg = malloc(sizeof *lg * (size_t)n_vocab);
+	if (!toks || !lg) {
+		free(toks);
+		free(lg);
+		if (err)
+			snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	uint64_t s = 12345;
+	for (int i = 0; i < n_tok; i++) {
+		s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+		toks[i] = (int32_t)(3 + s % (uint64_t)(n_vocab - 3));
+	}
+	/* warm-up: fault the weights in, start the threads; logits every
+	 * step, as sampling needs them (the output head is part of a token) */
+	kern_model_reset(m);
+	int rc = kern_model_eval(m, pool, toks, prompt < 16 && prompt > 0 ? prompt : 16, 0, lg, err, errlen);
+	for (int i = 0; rc == 0 && i < 2; i++)
+		rc = kern_model_eval(m, pool, toks + i, 1, 0, lg, err, errlen);
+	for (int k = 0; rc == 0 && k < runs; k++) {
+		kern_model_reset(m);
+		double t0 = kern_now();
+		if (prompt > 0)
+			rc = kern_model_eval(m, pool, toks, prompt, 0, lg, err, errlen);
+		double t1 = kern_now();
+		for (int i = 0; rc == 0 && i < gen; i++)
+			rc = kern_model_eval(m, pool, toks + (i % n_tok), 1, 0, lg, err, errlen);
+		double t2 = kern_now();
+		prefill_tps[k] = prompt > 0 ? prompt / (t1 - t0) : NAN;
+		decode_tps[k] = gen > 0 ? gen / (t2 - t1) : NAN;
+	}
+	free(toks);
+	free(lg);
+	return rc;
+}

@@ -288,6 +288,13 @@ void kern_model_reset(struct kern_model *m);
  * says which) with the cache unchanged. */
 int kern_model_eval(struct kern_model *m, struct kern_pool *pool, const int32_t *tokens,
 		    int n_tok, int all_logits, float *logits, char *err, size_t errlen);
+/* Times the model as a user runs it: after a short warm-up, runs times a
+ * prompt of `prompt` seeded random tokens (prefill) then `gen` single
+ * tokens (decode), logits computed every step. prefill_tps[k] and
+ * decode_tps[k] get run k's tokens/s (NAN for a part of 0 tokens). The
+ * KV cache needs prompt + gen positions (16 at least). 0, or -1 (err). */
+int kern_model_time(struct kern_model *m, struct kern_pool *pool, int prompt, int gen, int runs,
+		    double *prefill_tps, double *decode_tps, char *err, size_t errlen);
 
 /* ---- synthetic model files ----------------------------------------- */
 struct mdb_model;
