@@ -11,7 +11,7 @@
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
 
-static char *tps(char *b, size_t n, double v)
+char *rep_fmt_tps(char *b, size_t n, double v)
 {
 	if (!isfinite(v) || v <= 0)
 		snprintf(b, n, "-");
@@ -24,7 +24,7 @@ static char *tps(char *b, size_t n, double v)
 	return b;
 }
 
-static char *params(char *b, size_t n, double v)
+static char *pcount(char *b, size_t n, double v)
 {
 	if (v >= 1e9)
 		snprintf(b, n, "%.1fB", v / 1e9);
@@ -33,7 +33,19 @@ static char *params(char *b, size_t n, double v)
 	return b;
 }
 
-static char *place(char *b, size_t n, const struct sim_pred *p)
+char *rep_model_params(char *b, size_t n, const struct mdb_model *m)
+{
+	struct mdb_params mp;
+	char x[32], y[32];
+	mdb_model_params(m, &mp);
+	if (mdb_model_is_moe(m))
+		snprintf(b, n, "%s-A%s", pcount(x, sizeof x, mp.total), pcount(y, sizeof y, mp.active));
+	else
+		pcount(b, n, mp.total);
+	return b;
+}
+
+char *rep_pred_place(char *b, size_t n, const struct sim_pred *p)
 {
 	if (p->place == SIM_PLACE_SPLIT)
 		snprintf(b, n, "split %d/%d", p->gpu_layers, p->n_layer);
@@ -75,20 +87,13 @@ void rep_fit_text(const struct rep_fit *f, FILE *out)
 		const struct rep_fit_row *r = &f->rows[i];
 		if (!(f->all || r->best) || !r->pred->fits)
 			continue;
-		char a[32], b[32], c[32], d[32], e[40];
-		struct mdb_params mp;
-		mdb_model_params(r->model, &mp);
-		char pa[80];
-		if (mdb_model_is_moe(r->model))
-			snprintf(pa, sizeof pa, "%s-A%s", params(a, sizeof a, mp.total),
-				 params(b, sizeof b, mp.active));
-		else
-			params(pa, sizeof pa, mp.total);
+		char c[32], d[32], e[40], pa[80];
+		rep_model_params(pa, sizeof pa, r->model);
 		shown++;
 		rep_table_addf(t, "%d\t%s\t%s\t%s\t%.1f GiB\t%s\t%s\t%s\t%s", shown, r->model->id, pa,
 			       r->weights->quant, r->pred->mem.total_bytes / GIB,
-			       place(e, sizeof e, r->pred), tps(c, sizeof c, r->pred->prefill_tps),
-			       tps(d, sizeof d, r->pred->decode_tps), r->meets ? "ok" : "slow");
+			       rep_pred_place(e, sizeof e, r->pred), rep_fmt_tps(c, sizeof c, r->pred->prefill_tps),
+			       rep_fmt_tps(d, sizeof d, r->pred->decode_tps), r->meets ? "ok" : "slow");
 	}
 	rep_table_print_indent(t, out, 2);
 	rep_table_delete(t);
@@ -196,8 +201,8 @@ void rep_buy_text(const struct rep_buy *b, FILE *out)
 		const char *verdict = r->meets ? "ok" : !r->pred->fits ? "does not fit"
 			: r->pred->decode_tps < b->min_tps ? "too slow" : "over budget";
 		rep_table_addf(t, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s", i + 1, r->hw->id, pr,
-			       place(e, sizeof e, r->pred), tps(c, sizeof c, r->pred->prefill_tps),
-			       tps(d, sizeof d, r->pred->decode_tps), per, verdict);
+			       rep_pred_place(e, sizeof e, r->pred), rep_fmt_tps(c, sizeof c, r->pred->prefill_tps),
+			       rep_fmt_tps(d, sizeof d, r->pred->decode_tps), per, verdict);
 	}
 	rep_table_print_indent(t, out, 2);
 	rep_table_delete(t);
@@ -254,9 +259,9 @@ void rep_compare_text(const struct rep_buy *b, FILE *out)
 							      : p->mem.host_usable) / GIB);
 				break;
 			case 2: snprintf(c, cn, "%.1f GiB", p->mem.total_bytes / GIB); break;
-			case 3: place(c, cn, p); break;
-			case 4: tps(c, cn, p->prefill_tps); break;
-			case 5: tps(c, cn, p->decode_tps); break;
+			case 3: rep_pred_place(c, cn, p); break;
+			case 4: rep_fmt_tps(c, cn, p->prefill_tps); break;
+			case 5: rep_fmt_tps(c, cn, p->decode_tps); break;
 			case 6:
 				if (p->fits && isfinite(p->ttft_s))
 					snprintf(c, cn, "%.2f s", p->ttft_s);

@@ -44,4 +44,11 @@ void rep_table_print_indent(const struct rep_table *t, FILE *out, int indent);
 /* One llmcap.plan/1 object as a cJSON tree (caller owns it); NULL on OOM. */
 cJSON *rep_plan_cjson(const struct rep_plan *r);
 
+struct mdb_model;
+struct sim_pred;
+/* "8.0B", "30.5B-A3.4B": total (and active) parameters of a model. */
+char *rep_model_params(char *b, size_t n, const struct mdb_model *m);
+/* "gpu", "split 46/80", "ssd (16% hit)". */
+char *rep_pred_place(char *b, size_t n, const struct sim_pred *p);
+
 #endif

@@ -30,19 +30,6 @@ static char *fmt_gib(char *b, size_t n, double bytes)
 	return b;
 }
 
-static char *fmt_tps(char *b, size_t n, double tps)
-{
-	if (!isfinite(tps) || tps <= 0)
-		snprintf(b, n, "-");
-	else if (tps >= 100)
-		snprintf(b, n, "%.0f", tps);
-	else if (tps >= 10)
-		snprintf(b, n, "%.1f", tps);
-	else
-		snprintf(b, n, "%.2f", tps);
-	return b;
-}
-
 static char *fmt_secs(char *b, size_t n, double s)
 {
 	if (!isfinite(s))
@@ -203,15 +190,15 @@ void rep_plan_text(const struct rep_plan *r, FILE *out)
 		rep_section(out, sect);
 		if (wl->prompt > 0)
 			rep_kv(out, "prefill", "%s tokens/s  (%lld tokens; time to first token %s)",
-			       fmt_tps(a, sizeof a, p->prefill_tps), (long long)wl->prompt,
+			       rep_fmt_tps(a, sizeof a, p->prefill_tps), (long long)wl->prompt,
 			       fmt_secs(b, sizeof b, p->ttft_s));
 		rep_kv(out, "decode", "%s tokens/s per stream at %lld tokens of context  [%s - %s]",
-		       fmt_tps(a, sizeof a, p->decode_tps), (long long)(wl->depth + wl->prompt),
-		       fmt_tps(b, sizeof b, p->decode_tps * (1 - p->band)),
-		       fmt_tps(c, sizeof c, p->decode_tps * (1 + p->band)));
+		       rep_fmt_tps(a, sizeof a, p->decode_tps), (long long)(wl->depth + wl->prompt),
+		       rep_fmt_tps(b, sizeof b, p->decode_tps * (1 - p->band)),
+		       rep_fmt_tps(c, sizeof c, p->decode_tps * (1 + p->band)));
 		if (wl->batch > 1)
 			rep_kv(out, "all streams", "%s tokens/s  (%d streams)",
-			       fmt_tps(a, sizeof a, p->decode_tps_total), wl->batch);
+			       rep_fmt_tps(a, sizeof a, p->decode_tps_total), wl->batch);
 		rep_kv(out, "request", "%s for %lld + %lld tokens", fmt_secs(a, sizeof a, p->total_s),
 		       (long long)wl->prompt, (long long)wl->gen);
 		double tot = 0;
@@ -245,7 +232,7 @@ void rep_plan_text(const struct rep_plan *r, FILE *out)
 				for (int j = 0; j < nb && k + 3 < (int)sizeof bar; j++)
 					k += snprintf(bar + k, sizeof bar - k, "\u2588");
 				rep_table_addf(t, "%lld\t%s\t%s", (long long)p->curve[i].ctx,
-					       fmt_tps(a, sizeof a, p->curve[i].decode_tps), bar);
+					       rep_fmt_tps(a, sizeof a, p->curve[i].decode_tps), bar);
 			}
 			rep_table_print_indent(t, out, 2);
 			rep_table_delete(t);

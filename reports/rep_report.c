@@ -17,51 +17,6 @@
 
 /* ---- shared ------------------------------------------------------------ */
 
-char *rep_report_tps(char *b, size_t n, double v)
-{
-	if (!isfinite(v) || v <= 0)
-		snprintf(b, n, "-");
-	else if (v >= 100)
-		snprintf(b, n, "%.0f", v);
-	else if (v >= 10)
-		snprintf(b, n, "%.1f", v);
-	else
-		snprintf(b, n, "%.2f", v);
-	return b;
-}
-
-static char *pcount(char *b, size_t n, double v)
-{
-	if (v >= 1e9)
-		snprintf(b, n, "%.1fB", v / 1e9);
-	else
-		snprintf(b, n, "%.0fM", v / 1e6);
-	return b;
-}
-
-char *rep_report_params(char *b, size_t n, const struct mdb_model *m)
-{
-	struct mdb_params mp;
-	char x[32], y[32];
-	mdb_model_params(m, &mp);
-	if (mdb_model_is_moe(m))
-		snprintf(b, n, "%s-A%s", pcount(x, sizeof x, mp.total), pcount(y, sizeof y, mp.active));
-	else
-		pcount(b, n, mp.total);
-	return b;
-}
-
-char *rep_report_place(char *b, size_t n, const struct sim_pred *p)
-{
-	if (p->place == SIM_PLACE_SPLIT)
-		snprintf(b, n, "split %d/%d", p->gpu_layers, p->n_layer);
-	else if (p->place == SIM_PLACE_SSD && isfinite(p->expert_hit_rate))
-		snprintf(b, n, "ssd (%.0f%% hit)", 100 * p->expert_hit_rate);
-	else
-		snprintf(b, n, "%s", sim_place_name(p->place));
-	return b;
-}
-
 const char *rep_report_phase(const struct rep_roof_pt *p)
 {
 	return p->prefill ? "prefill" : "decode";
@@ -337,13 +292,13 @@ char *rep_report_md(const struct rep_report *r)
 		char pa[80], pl[48];
 		fprintf(o, "| %d |", i + 1);
 		md_cell(o, x->model->id);
-		md_cell(o, rep_report_params(pa, sizeof pa, x->model));
+		md_cell(o, rep_model_params(pa, sizeof pa, x->model));
 		md_cell(o, x->weights->quant);
 		snprintf(c, sizeof c, "%.1f GiB", x->pred->mem.total_bytes / GIB);
 		md_cell(o, c);
-		md_cell(o, rep_report_place(pl, sizeof pl, x->pred));
-		md_cell(o, rep_report_tps(a, sizeof a, x->pred->prefill_tps));
-		md_cell(o, rep_report_tps(b, sizeof b, x->pred->decode_tps));
+		md_cell(o, rep_pred_place(pl, sizeof pl, x->pred));
+		md_cell(o, rep_fmt_tps(a, sizeof a, x->pred->prefill_tps));
+		md_cell(o, rep_fmt_tps(b, sizeof b, x->pred->decode_tps));
 		md_cell(o, x->meets ? "ok" : "slow");
 		fputc('\n', o);
 	}
@@ -375,7 +330,7 @@ char *rep_report_md(const struct rep_report *r)
 			fprintf(o, "| %lld |", ctx[j]);
 			for (int i = 0; i < r->n_top; i++) {
 				const struct sim_curve_pt *pt = curve_at(r->top[i].pred, ctx[j]);
-				md_cell(o, pt ? rep_report_tps(a, sizeof a, pt->decode_tps) : "-");
+				md_cell(o, pt ? rep_fmt_tps(a, sizeof a, pt->decode_tps) : "-");
 			}
 			fputc('\n', o);
 		}
@@ -443,9 +398,9 @@ char *rep_report_md(const struct rep_report *r)
 			else
 				snprintf(a, sizeof a, "unknown");
 			md_cell(o, a);
-			md_cell(o, rep_report_place(pl, sizeof pl, x->pred));
-			md_cell(o, rep_report_tps(b, sizeof b, x->pred->prefill_tps));
-			md_cell(o, rep_report_tps(c, sizeof c, x->pred->decode_tps));
+			md_cell(o, rep_pred_place(pl, sizeof pl, x->pred));
+			md_cell(o, rep_fmt_tps(b, sizeof b, x->pred->prefill_tps));
+			md_cell(o, rep_fmt_tps(c, sizeof c, x->pred->decode_tps));
 			if (x->pred->fits && x->hw->price_usd > 0)
 				snprintf(a, sizeof a, "%.2f", 1000 * x->pred->decode_tps / x->hw->price_usd);
 			else

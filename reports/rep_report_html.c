@@ -183,13 +183,13 @@ char *rep_report_html(const struct rep_report *r)
 		fputs("<tr>", o);
 		td(o, "n", n);
 		td(o, NULL, x->model->id);
-		td(o, "n", rep_report_params(pa, sizeof pa, x->model));
+		td(o, "n", rep_model_params(pa, sizeof pa, x->model));
 		td(o, NULL, x->weights->quant);
 		snprintf(c, sizeof c, "%.1f GiB", x->pred->mem.total_bytes / GIB);
 		td(o, "n", c);
-		td(o, NULL, rep_report_place(pl, sizeof pl, x->pred));
-		td(o, "n", rep_report_tps(a, sizeof a, x->pred->prefill_tps));
-		td(o, "n", rep_report_tps(b, sizeof b, x->pred->decode_tps));
+		td(o, NULL, rep_pred_place(pl, sizeof pl, x->pred));
+		td(o, "n", rep_fmt_tps(a, sizeof a, x->pred->prefill_tps));
+		td(o, "n", rep_fmt_tps(b, sizeof b, x->pred->decode_tps));
 		td(o, x->meets ? "ok" : "bad", x->meets ? "ok" : "slow");
 		fputs("</tr>\n", o);
 	}
@@ -272,9 +272,9 @@ char *rep_report_html(const struct rep_report *r)
 			else
 				snprintf(a, sizeof a, "unknown");
 			td(o, "n", a);
-			td(o, NULL, rep_report_place(pl, sizeof pl, x->pred));
-			td(o, "n", rep_report_tps(b, sizeof b, x->pred->prefill_tps));
-			td(o, "n", rep_report_tps(c, sizeof c, x->pred->decode_tps));
+			td(o, NULL, rep_pred_place(pl, sizeof pl, x->pred));
+			td(o, "n", rep_fmt_tps(b, sizeof b, x->pred->prefill_tps));
+			td(o, "n", rep_fmt_tps(c, sizeof c, x->pred->decode_tps));
 			if (x->pred->fits && x->hw->price_usd > 0)
 				snprintf(a, sizeof a, "%.2f", 1000 * x->pred->decode_tps / x->hw->price_usd);
 			else

@@ -25,11 +25,6 @@ int rep_report_figs(const struct hw_spec *h, struct rep_fig *f, int max);
  * idx receives indexes into r->fit->rows. Returns how many. */
 int rep_report_fit_rows(const struct rep_report *r, int *idx, int max);
 
-/* "8.0B" or "46.7B-A12.9B"; "9.15" tokens/s ("-" when not finite). */
-char *rep_report_params(char *b, size_t n, const struct mdb_model *m);
-char *rep_report_tps(char *b, size_t n, double v);
-/* "cpu", "split 20/32", "ssd (80% hit)". */
-char *rep_report_place(char *b, size_t n, const struct sim_pred *p);
 /* Buy rows shown in md/html per model. */
 #define REP_BUY_ROWS 12
 /* Ordinal context values of all top models' curves, ascending, unique

@@ -45,6 +45,7 @@ void rep_kv(FILE *out, const char *key, const char *fmt, ...)
 char *rep_fmt_bytes(char *buf, size_t n, uint64_t bytes);  /* "23.5 GiB" */
 char *rep_fmt_gbps(char *buf, size_t n, double gbps);      /* "41.2 GB/s", "unknown" for NAN */
 char *rep_fmt_num(char *buf, size_t n, double v, int decimals); /* "unknown" for NAN */
+char *rep_fmt_tps(char *buf, size_t n, double tps);        /* "92.4", "1722", "-" when none */
 
 /* ---- profile (llmcap.profile/1) -------------------------------------- */
 /* The profile as JSON text; pretty != 0 indents. */

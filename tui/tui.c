@@ -19,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "reports/report.h"
 #include "tui/tui.h"
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
@@ -328,19 +329,6 @@ static void put(int y, int x, const char *fmt, ...)
 	mvaddstr(y, x, buf);
 }
 
-static char *fmt_tps(char *b, size_t n, double v)
-{
-	if (!isfinite(v) || v <= 0)
-		snprintf(b, n, "-");
-	else if (v >= 100)
-		snprintf(b, n, "%.0f", v);
-	else if (v >= 10)
-		snprintf(b, n, "%.1f", v);
-	else
-		snprintf(b, n, "%.2f", v);
-	return b;
-}
-
 static const char *src_tag(enum probe_src s, int measured)
 {
 	return measured && s == PROBE_SRC_MEASURED ? "measured" : "spec";
@@ -464,8 +452,8 @@ static void draw_fit_table(struct tui *t, int y, int h, int width)
 		on(t, c);
 		put(y + 2 + k, 0, "%c%-22.22s %-7s %6.1fG  %-14.14s %8s %8s", is_sel ? '>' : ' ',
 		    t->models.v[i].id, tui_quants[q], p->mem.total_bytes / GIB, pl,
-		    fmt_tps(pf, sizeof pf, p->fits ? p->prefill_tps : NAN),
-		    fmt_tps(dc, sizeof dc, p->fits ? p->decode_tps : NAN));
+		    rep_fmt_tps(pf, sizeof pf, p->fits ? p->prefill_tps : NAN),
+		    rep_fmt_tps(dc, sizeof dc, p->fits ? p->decode_tps : NAN));
 		off(t, c);
 		if (is_sel)
 			attroff(A_REVERSE);
@@ -577,11 +565,11 @@ static void draw_detail(struct tui *t, int y, int x, int w, int h)
 	if (p->fits) {
 		int c = speed_color(t, p);
 		on(t, c);
-		put(yy++, x, "decode %s t/s (+-%.0f%%)   prefill %s t/s   first token %.2f s", fmt_tps(a, sizeof a, p->decode_tps),
-		    100 * p->band, fmt_tps(b, sizeof b, p->prefill_tps), p->ttft_s);
+		put(yy++, x, "decode %s t/s (+-%.0f%%)   prefill %s t/s   first token %.2f s", rep_fmt_tps(a, sizeof a, p->decode_tps),
+		    100 * p->band, rep_fmt_tps(b, sizeof b, p->prefill_tps), p->ttft_s);
 		off(t, c);
 		if (t->wl.batch > 1)
-			put(yy++, x, "all %d streams: %s t/s", t->wl.batch, fmt_tps(a, sizeof a, p->decode_tps_total));
+			put(yy++, x, "all %d streams: %s t/s", t->wl.batch, rep_fmt_tps(a, sizeof a, p->decode_tps_total));
 		put(yy++, x, "bottleneck: %s", sim_bound_name(p->bottleneck));
 		if (isfinite(p->expert_hit_rate))
 			put(yy++, x, "expert cache hit rate %.1f%%, %.2f GiB from SSD per token",
@@ -665,9 +653,9 @@ static void compare_col(struct tui *t, int x, int y, const struct hw_spec *h, co
 	put(y + 3, x, "%s", sim_place_name(p->place));
 	int c = speed_color(t, p);
 	on(t, c);
-	put(y + 4, x, "decode %s t/s", fmt_tps(a, sizeof a, p->fits ? p->decode_tps : NAN));
+	put(y + 4, x, "decode %s t/s", rep_fmt_tps(a, sizeof a, p->fits ? p->decode_tps : NAN));
 	off(t, c);
-	put(y + 5, x, "prefill %s t/s", fmt_tps(a, sizeof a, p->fits ? p->prefill_tps : NAN));
+	put(y + 5, x, "prefill %s t/s", rep_fmt_tps(a, sizeof a, p->fits ? p->prefill_tps : NAN));
 	put(y + 6, x, "first token %s", p->fits ? (snprintf(a, sizeof a, "%.2f s", p->ttft_s), a) : "-");
 	put(y + 7, x, "%.34s", p->fits ? sim_bound_name(p->bottleneck) : "-");
 }
@@ -735,8 +723,8 @@ static void draw_buy(struct tui *t, int y, int h)
 		int c = speed_color(t, p);
 		on(t, c);
 		put(y + 2 + k, 0, " %-28.28s %7s %-12.12s %7s %8s %8s", m->id, pr, sim_place_name(p->place),
-		    fmt_tps(d, sizeof d, p->fits ? p->decode_tps : NAN),
-		    fmt_tps(pf, sizeof pf, p->fits ? p->prefill_tps : NAN), per);
+		    rep_fmt_tps(d, sizeof d, p->fits ? p->decode_tps : NAN),
+		    rep_fmt_tps(pf, sizeof pf, p->fits ? p->prefill_tps : NAN), per);
 		off(t, c);
 	}
 }
@@ -951,10 +939,10 @@ static void draw(struct tui *t)
 		if (i >= 0 && t->vmodel == i && !strcmp(t->vquant, verify_type(t, i))) {
 			char a[16], b[16];
 			put(y + 4, 1, "%-10s %12s %12s", "", "prefill t/s", "decode t/s");
-			put(y + 5, 1, "%-10s %12s %12s", "predicted", fmt_tps(a, sizeof a, t->v_pred_pp),
-			    fmt_tps(b, sizeof b, t->v_pred_tg));
-			put(y + 6, 1, "%-10s %12s %12s", "measured", fmt_tps(a, sizeof a, t->v_meas_pp),
-			    fmt_tps(b, sizeof b, t->v_meas_tg));
+			put(y + 5, 1, "%-10s %12s %12s", "predicted", rep_fmt_tps(a, sizeof a, t->v_pred_pp),
+			    rep_fmt_tps(b, sizeof b, t->v_pred_tg));
+			put(y + 6, 1, "%-10s %12s %12s", "measured", rep_fmt_tps(a, sizeof a, t->v_meas_pp),
+			    rep_fmt_tps(b, sizeof b, t->v_meas_tg));
 			put(y + 7, 1, "%-10s %+11.1f%% %+11.1f%%", "error", t->v_err_pp, t->v_err_tg);
 			put(y + 8, 1, "decode range over the runs: %.1f - %.1f t/s. %s", t->v_tg_min, t->v_tg_max, t->vnote);
 		} else {
