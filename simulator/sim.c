@@ -219,16 +219,22 @@ static double min_ctx(int64_t n, int64_t window)
 	return (double)(window > 0 && n > window ? window : n);
 }
 
+/* KV bytes of one stream holding ctx tokens, from the per-layer facts. */
+static double kv_bytes(const struct mlay *L, int n_layer, int64_t ctx)
+{
+	double b = 0;
+	for (int i = 0; i < n_layer; i++)
+		b += L[i].kv_tok * min_ctx(ctx, L[i].window);
+	return b;
+}
+
 double sim_kv_bytes(const struct mdb_model *m, int64_t ctx, const char *kv_quant)
 {
 	struct mlay L[MDB_MAX_LAYERS];
 	if (m->n_layer <= 0 || m->n_layer > MDB_MAX_LAYERS)
 		return NAN;
 	model_layers(m, kv_quant, L);
-	double b = 0;
-	for (int i = 0; i < m->n_layer; i++)
-		b += L[i].kv_tok * min_ctx(ctx, L[i].window);
-	return b;
+	return kv_bytes(L, m->n_layer, ctx);
 }
 
 double sim_state_bytes(const struct mdb_model *m)
@@ -883,7 +889,7 @@ int sim_predict(const struct hw_spec *h, const struct mdb_model *m, const struct
 	/* memory breakdown (whatever the placement) */
 	struct sim_memory *mem = &p->mem;
 	mem->weights_bytes = w->total_bytes;
-	mem->kv_bytes = sim_kv_bytes(m, wl->ctx, wl->kv_quant) * wl->batch;
+	mem->kv_bytes = kv_bytes(c.L, m->n_layer, wl->ctx) * wl->batch;
 	mem->state_bytes = sim_state_bytes(m) * wl->batch;
 	mem->buffers_bytes = c.buffers;
 	int on_gpu = c.r.gpu && k.place != SIM_PLACE_CPU && (k.place != SIM_PLACE_SSD || c.r.unified);
@@ -892,7 +898,7 @@ int sim_predict(const struct hw_spec *h, const struct mdb_model *m, const struct
 		mem->buffers_bytes + mem->overhead_bytes;
 	mem->gpu_usable = c.r.gpu_usable;
 	mem->host_usable = c.r.host_usable;
-	mem->kv_bytes_per_token = m->n_layer > 0 ? sim_kv_bytes(m, 1, wl->kv_quant) : 0;
+	mem->kv_bytes_per_token = kv_bytes(c.L, m->n_layer, 1);
 	p->place = k.place;
 	int Lg = 0;
 	for (int i = 0; i < m->n_layer; i++)
