@@ -55,7 +55,7 @@ CFLAGS  ?=
 SAN     ?=
 
 # --- sources: every module folder; per-ISA files by suffix ----------------
-MODULES := probe model_db simulator kernels tui reports
+MODULES := cudrv probe model_db simulator kernels tui reports
 LIB_SRC := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
 ifeq ($(filter x86_64 i686 i386,$(ARCH)),)
 LIB_SRC := $(filter-out %_avx2.c %_avx512.c %_avxvnni.c,$(LIB_SRC))

@@ -2,7 +2,8 @@
  * probe: NVIDIA GPUs through the CUDA driver API (libcuda.so.1), NVML
  * (libnvidia-ml.so.1) and, for matrix throughput, cuBLAS (libcublas.so),
  * each loaded with dlopen: the binary links none of them and needs no CUDA
- * header. The few types and prototypes used are declared here.
+ * header. The driver API comes from cudrv/ (shared with kernels/kern_cuda.c);
+ * the few NVML and cuBLAS types and prototypes used are declared here.
  *
  * Discovery: name, compute capability, SMs, memory, clocks and memory bus
  * (NVML, else the driver's attributes), PCIe generation and width (NVML),
@@ -30,31 +31,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cudrv/cudrv.h"
 #include "probe/accel.h"
 #include "probe/accel_cuda_ptx.h"
 #include "probe/probe_internal.h"
-
-/* ---- the driver API, declared here (cuda.h is not needed) -------------- */
-typedef int CUresult;
-typedef int CUdevice;
-typedef unsigned long long CUdeviceptr;
-typedef struct CUctx_st *CUcontext;
-typedef struct CUmod_st *CUmodule;
-typedef struct CUfunc_st *CUfunction;
-typedef struct CUstream_st *CUstream;
-typedef struct CUevent_st *CUevent;
-
-enum {
-	CU_ATTR_CLOCK_RATE = 13,          /* kHz */
-	CU_ATTR_MULTIPROCESSOR_COUNT = 16,
-	CU_ATTR_INTEGRATED = 18,
-	CU_ATTR_MEMORY_CLOCK_RATE = 36,   /* kHz */
-	CU_ATTR_GLOBAL_MEMORY_BUS_WIDTH = 37,
-	CU_ATTR_CC_MAJOR = 75,
-	CU_ATTR_CC_MINOR = 76,
-};
-#define CUDA_ERROR_NO_DEVICE 100
-#define CUDA_ERROR_INSUFFICIENT_DRIVER 35
 
 /* ---- NVML ----------------------------------------------------------------- */
 typedef int nvmlReturn_t;
@@ -70,44 +50,8 @@ typedef struct cublasContext *cublasHandle_t;
 #define CUBLAS_GEMM_DEFAULT (-1)
 
 struct cuda_api {
-	void *lib, *nvml, *cublas;
-	int driver_version;
-	CUresult (*cuInit)(unsigned);
-	CUresult (*cuDriverGetVersion)(int *);
-	CUresult (*cuGetErrorName)(CUresult, const char **);
-	CUresult (*cuDeviceGetCount)(int *);
-	CUresult (*cuDeviceGet)(CUdevice *, int);
-	CUresult (*cuDeviceGetName)(char *, int, CUdevice);
-	CUresult (*cuDeviceTotalMem)(size_t *, CUdevice);
-	CUresult (*cuDeviceGetAttribute)(int *, int, CUdevice);
-	CUresult (*cuDeviceGetPCIBusId)(char *, int, CUdevice);
-	CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
-	CUresult (*cuDevicePrimaryCtxRelease)(CUdevice);
-	CUresult (*cuCtxSetCurrent)(CUcontext);
-	CUresult (*cuCtxSynchronize)(void);
-	CUresult (*cuMemGetInfo)(size_t *, size_t *);
-	CUresult (*cuMemAlloc)(CUdeviceptr *, size_t);
-	CUresult (*cuMemFree)(CUdeviceptr);
-	CUresult (*cuMemHostAlloc)(void **, size_t, unsigned);
-	CUresult (*cuMemFreeHost)(void *);
-	CUresult (*cuMemcpyDtoDAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
-	CUresult (*cuMemcpyHtoDAsync)(CUdeviceptr, const void *, size_t, CUstream);
-	CUresult (*cuMemcpyDtoHAsync)(void *, CUdeviceptr, size_t, CUstream);
-	CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void *, size_t);
-	CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t);
-	CUresult (*cuStreamCreate)(CUstream *, unsigned);
-	CUresult (*cuStreamDestroy)(CUstream);
-	CUresult (*cuStreamSynchronize)(CUstream);
-	CUresult (*cuEventCreate)(CUevent *, unsigned);
-	CUresult (*cuEventDestroy)(CUevent);
-	CUresult (*cuEventRecord)(CUevent, CUstream);
-	CUresult (*cuEventSynchronize)(CUevent);
-	CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent);
-	CUresult (*cuModuleLoadData)(CUmodule *, const void *);
-	CUresult (*cuModuleUnload)(CUmodule);
-	CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
-	CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
-				   unsigned, unsigned, CUstream, void **, void **);
+	struct cudrv cu;             /* the driver API (cudrv/) */
+	void *nvml, *cublas;
 
 	char nvml_driver[64];
 	nvmlReturn_t (*nvmlShutdown)(void);
@@ -137,10 +81,7 @@ struct cuda_api {
 
 static const char *cu_err(const struct cuda_api *api, CUresult r)
 {
-	const char *s = NULL;
-	if (api->cuGetErrorName && api->cuGetErrorName(r, &s) == 0 && s)
-		return s;
-	return "CUDA error";
+	return cudrv_err(&api->cu, r);
 }
 
 static void load_nvml(struct cuda_api *api)
@@ -171,56 +112,6 @@ static void load_nvml(struct cuda_api *api)
 	    "nvmlDeviceGetMaxPcieLinkGeneration");
 	SYM(api->nvml, api->nvmlDeviceGetMaxPcieLinkWidth, "nvmlDeviceGetMaxPcieLinkWidth");
 	SYM(api->nvml, api->nvmlDeviceGetEnforcedPowerLimit, "nvmlDeviceGetEnforcedPowerLimit");
-}
-
-/* Loads every driver entry point; 0, or -1 with the first missing one
- * named in note (a driver too old for this probe). */
-static int load_driver(struct cuda_api *api, char *note, size_t notelen)
-{
-	static const struct {
-		size_t off;
-		const char *name;
-	} syms[] = {
-#define S(field, name) {offsetof(struct cuda_api, field), name}
-		S(cuInit, "cuInit"), S(cuDriverGetVersion, "cuDriverGetVersion"),
-		S(cuGetErrorName, "cuGetErrorName"), S(cuDeviceGetCount, "cuDeviceGetCount"),
-		S(cuDeviceGet, "cuDeviceGet"), S(cuDeviceGetName, "cuDeviceGetName"),
-		S(cuDeviceTotalMem, "cuDeviceTotalMem_v2"),
-		S(cuDeviceGetAttribute, "cuDeviceGetAttribute"),
-		S(cuDeviceGetPCIBusId, "cuDeviceGetPCIBusId"),
-		S(cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain"),
-		S(cuDevicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease"),
-		S(cuCtxSetCurrent, "cuCtxSetCurrent"), S(cuCtxSynchronize, "cuCtxSynchronize"),
-		S(cuMemGetInfo, "cuMemGetInfo_v2"), S(cuMemAlloc, "cuMemAlloc_v2"),
-		S(cuMemFree, "cuMemFree_v2"), S(cuMemHostAlloc, "cuMemHostAlloc"),
-		S(cuMemFreeHost, "cuMemFreeHost"), S(cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2"),
-		S(cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2"),
-		S(cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2"), S(cuMemcpyHtoD, "cuMemcpyHtoD_v2"),
-		S(cuMemcpyDtoH, "cuMemcpyDtoH_v2"), S(cuStreamCreate, "cuStreamCreate"),
-		S(cuStreamDestroy, "cuStreamDestroy_v2"),
-		S(cuStreamSynchronize, "cuStreamSynchronize"), S(cuEventCreate, "cuEventCreate"),
-		S(cuEventDestroy, "cuEventDestroy_v2"), S(cuEventRecord, "cuEventRecord"),
-		S(cuEventSynchronize, "cuEventSynchronize"),
-		S(cuEventElapsedTime, "cuEventElapsedTime"),
-		S(cuModuleLoadData, "cuModuleLoadData"), S(cuModuleUnload, "cuModuleUnload"),
-		S(cuModuleGetFunction, "cuModuleGetFunction"),
-		S(cuLaunchKernel, "cuLaunchKernel"),
-#undef S
-	};
-	for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
-		void *f = dlsym(api->lib, syms[i].name);
-		if (!f) {
-			snprintf(note, notelen, "libcuda.so.1 lacks %s: the NVIDIA driver is too "
-				 "old; update it", syms[i].name);
-			return -1;
-		}
-		memcpy((char *)api + syms[i].off, &f, sizeof f);
-	}
-	/* the _v2 release exists from CUDA 11; prefer it */
-	void *rel = dlsym(api->lib, "cuDevicePrimaryCtxRelease_v2");
-	if (rel)
-		memcpy(&api->cuDevicePrimaryCtxRelease, &rel, sizeof rel);
-	return 0;
 }
 
 static void cuda_cleanup(void *priv)
@@ -278,28 +169,11 @@ static int cuda_discover(const struct accel_ctx *ctx, void **priv, struct probe_
 		return -1;
 	}
 	*priv = api;
-	api->lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
-	if (!api->lib) {
-		snprintf(note, notelen, "no libcuda.so.1 (no NVIDIA driver)");
+	if (cudrv_load(&api->cu, note, notelen) != 0 || cudrv_init(&api->cu, note, notelen) != 0)
 		return 0;
-	}
-	if (load_driver(api, note, notelen) != 0)
-		return 0;
-	CUresult r = api->cuInit(0);
-	if (r != 0) {
-		if (r == CUDA_ERROR_NO_DEVICE)
-			snprintf(note, notelen, "libcuda.so.1 found, no CUDA device (%s)",
-				 cu_err(api, r));
-		else if (r == CUDA_ERROR_INSUFFICIENT_DRIVER)
-			snprintf(note, notelen, "cuInit: %s: the NVIDIA kernel driver is too old "
-				 "for libcuda.so.1; update the driver", cu_err(api, r));
-		else
-			snprintf(note, notelen, "cuInit failed: %s", cu_err(api, r));
-		return 0;
-	}
-	api->cuDriverGetVersion(&api->driver_version);
+	CUresult r;
 	int count = 0;
-	if ((r = api->cuDeviceGetCount(&count)) != 0 || count <= 0) {
+	if ((r = api->cu.cuDeviceGetCount(&count)) != 0 || count <= 0) {
 		snprintf(note, notelen, "libcuda.so.1 found, no CUDA device%s%s",
 			 r ? ": " : "", r ? cu_err(api, r) : "");
 		return 0;
@@ -308,7 +182,7 @@ static int cuda_discover(const struct accel_ctx *ctx, void **priv, struct probe_
 	int n = 0;
 	for (int i = 0; i < count && n < max; i++) {
 		CUdevice dev;
-		if (api->cuDeviceGet(&dev, i) != 0)
+		if (api->cu.cuDeviceGet(&dev, i) != 0)
 			continue;
 		struct probe_accel *a = &out[n++];
 		probe_accel_init(a);
@@ -316,35 +190,35 @@ static int cuda_discover(const struct accel_ctx *ctx, void **priv, struct probe_
 		snprintf(a->backend, sizeof a->backend, "cuda");
 		snprintf(a->kind, sizeof a->kind, "gpu");
 		snprintf(a->vendor, sizeof a->vendor, "NVIDIA");
-		if (api->cuDeviceGetName(a->name, (int)sizeof a->name, dev) != 0)
+		if (api->cu.cuDeviceGetName(a->name, (int)sizeof a->name, dev) != 0)
 			snprintf(a->name, sizeof a->name, "CUDA device %d", i);
 		size_t mem = 0;
-		if (api->cuDeviceTotalMem(&mem, dev) == 0)
+		if (api->cu.cuDeviceTotalMem(&mem, dev) == 0)
 			a->memory_bytes = mem;
 		int v = 0;
-		if (api->cuDeviceGetAttribute(&v, CU_ATTR_CC_MAJOR, dev) == 0)
+		if (api->cu.cuDeviceGetAttribute(&v, CU_ATTR_CC_MAJOR, dev) == 0)
 			a->cc_major = v;
-		if (api->cuDeviceGetAttribute(&v, CU_ATTR_CC_MINOR, dev) == 0)
+		if (api->cu.cuDeviceGetAttribute(&v, CU_ATTR_CC_MINOR, dev) == 0)
 			a->cc_minor = v;
-		if (api->cuDeviceGetAttribute(&v, CU_ATTR_MULTIPROCESSOR_COUNT, dev) == 0)
+		if (api->cu.cuDeviceGetAttribute(&v, CU_ATTR_MULTIPROCESSOR_COUNT, dev) == 0)
 			a->compute_units = v;
-		if (api->cuDeviceGetAttribute(&v, CU_ATTR_INTEGRATED, dev) == 0)
+		if (api->cu.cuDeviceGetAttribute(&v, CU_ATTR_INTEGRATED, dev) == 0)
 			a->unified_memory = v != 0;
-		if (api->cuDeviceGetAttribute(&v, CU_ATTR_CLOCK_RATE, dev) == 0 && v > 0)
+		if (api->cu.cuDeviceGetAttribute(&v, CU_ATTR_CLOCK_RATE, dev) == 0 && v > 0)
 			a->core_mhz = v / 1000.0;
-		if (api->cuDeviceGetAttribute(&v, CU_ATTR_MEMORY_CLOCK_RATE, dev) == 0 && v > 0)
+		if (api->cu.cuDeviceGetAttribute(&v, CU_ATTR_MEMORY_CLOCK_RATE, dev) == 0 && v > 0)
 			a->memory_mhz = v / 1000.0;
-		if (api->cuDeviceGetAttribute(&v, CU_ATTR_GLOBAL_MEMORY_BUS_WIDTH, dev) == 0 && v > 0)
+		if (api->cu.cuDeviceGetAttribute(&v, CU_ATTR_GLOBAL_MEMORY_BUS_WIDTH, dev) == 0 && v > 0)
 			a->memory_bus_bits = v;
 		char bus[32];
-		if (api->cuDeviceGetPCIBusId(bus, (int)sizeof bus, dev) == 0)
+		if (api->cu.cuDeviceGetPCIBusId(bus, (int)sizeof bus, dev) == 0)
 			snprintf(a->bus_id, sizeof a->bus_id, "%.15s", bus);
 		nvml_fill(api, a);   /* NVML's clocks win: the driver's are deprecated */
 		if (a->memory_mhz > 0 && a->memory_bus_bits > 0)
 			a->spec_bandwidth_gbps = a->memory_mhz * 1e6 * 2 * a->memory_bus_bits / 8 / 1e9;
 		snprintf(a->driver, sizeof a->driver, "%s", api->nvml_driver);
 		snprintf(a->runtime, sizeof a->runtime, "CUDA driver API %d.%d%s",
-			 api->driver_version / 1000, api->driver_version % 1000 / 10,
+			 api->cu.driver_version / 1000, api->cu.driver_version % 1000 / 10,
 			 api->nvml ? " + NVML" : "");
 	}
 	return n;
@@ -373,8 +247,8 @@ static CUresult check(struct run *R, CUresult r, const char *what)
 static double ev_seconds(struct run *R)
 {
 	float ms = 0;
-	if (check(R, R->api->cuEventSynchronize(R->ev1), "cuEventSynchronize") != 0 ||
-	    check(R, R->api->cuEventElapsedTime(&ms, R->ev0, R->ev1), "cuEventElapsedTime") != 0)
+	if (check(R, R->api->cu.cuEventSynchronize(R->ev1), "cuEventSynchronize") != 0 ||
+	    check(R, R->api->cu.cuEventElapsedTime(&ms, R->ev0, R->ev1), "cuEventElapsedTime") != 0)
 		return NAN;
 	return ms / 1e3;
 }
@@ -387,7 +261,7 @@ static void add_sample(struct probe_accel_fig *f, double v)
 
 static int launch(struct run *R, CUfunction f, unsigned grid, unsigned block, void **args)
 {
-	return check(R, R->api->cuLaunchKernel(f, grid, 1, 1, block, 1, 1, 0, R->stream, args, NULL),
+	return check(R, R->api->cu.cuLaunchKernel(f, grid, 1, 1, block, 1, 1, 0, R->stream, args, NULL),
 		     "cuLaunchKernel");
 }
 
@@ -405,7 +279,7 @@ static int fill(struct run *R, CUdeviceptr p, size_t words, uint32_t seed, int s
 static int alloc_down(struct run *R, CUdeviceptr *p, size_t *bytes, size_t floor)
 {
 	for (size_t b = *bytes; b >= floor; b /= 2)
-		if (R->api->cuMemAlloc(p, b) == 0) {
+		if (R->api->cu.cuMemAlloc(p, b) == 0) {
 			*bytes = b;
 			return 0;
 		}
@@ -427,12 +301,12 @@ static void measure_memory(struct run *R, struct probe_accel *a, int quick)
 {
 	const struct cuda_api *api = R->api;
 	size_t freeb = 0, total = 0, bytes = quick ? (256u << 20) : (1u << 30);
-	if (api->cuMemGetInfo(&freeb, &total) == 0 && freeb / 4 < bytes)
+	if (api->cu.cuMemGetInfo(&freeb, &total) == 0 && freeb / 4 < bytes)
 		bytes = (freeb / 4) & ~(size_t)((1u << 20) - 1);
 	CUdeviceptr src = 0, dst = 0, out = 0;
 	if (bytes < (16u << 20) || alloc_down(R, &src, &bytes, 16u << 20) != 0)
 		return;
-	if (api->cuMemAlloc(&dst, bytes) != 0) {
+	if (api->cu.cuMemAlloc(&dst, bytes) != 0) {
 		snprintf(R->err, sizeof R->err, "cuMemAlloc failed (device memory in use?)");
 		goto out;
 	}
@@ -442,9 +316,9 @@ static void measure_memory(struct run *R, struct probe_accel *a, int quick)
 	size_text(sz, sizeof sz, bytes);
 	int reps = quick ? 5 : 20;
 	for (int i = 0; i < reps + 2 && !R->err[0]; i++) {
-		check(R, api->cuEventRecord(R->ev0, R->stream), "cuEventRecord");
-		check(R, api->cuMemcpyDtoDAsync(dst, src, bytes, R->stream), "cuMemcpyDtoDAsync");
-		check(R, api->cuEventRecord(R->ev1, R->stream), "cuEventRecord");
+		check(R, api->cu.cuEventRecord(R->ev0, R->stream), "cuEventRecord");
+		check(R, api->cu.cuMemcpyDtoDAsync(dst, src, bytes, R->stream), "cuMemcpyDtoDAsync");
+		check(R, api->cu.cuEventRecord(R->ev1, R->stream), "cuEventRecord");
 		double s = ev_seconds(R);
 		if (i >= 2)   /* two warm-up copies */
 			add_sample(&a->copy, 2.0 * bytes / s / 1e9);
@@ -457,13 +331,13 @@ static void measure_memory(struct run *R, struct probe_accel *a, int quick)
 
 	/* read kernel: same buffer, 16-byte loads */
 	unsigned grid = (unsigned)(a->compute_units > 0 ? a->compute_units * 8 : 1024), block = 256;
-	if (R->f_read && api->cuMemAlloc(&out, (size_t)grid * block * 4) == 0) {
+	if (R->f_read && api->cu.cuMemAlloc(&out, (size_t)grid * block * 4) == 0) {
 		unsigned long long n = bytes / 16;
 		void *args[] = {&src, &n, &out};
 		for (int i = 0; i < reps + 2 && !R->err[0]; i++) {
-			check(R, api->cuEventRecord(R->ev0, R->stream), "cuEventRecord");
+			check(R, api->cu.cuEventRecord(R->ev0, R->stream), "cuEventRecord");
 			launch(R, R->f_read, grid, block, args);
-			check(R, api->cuEventRecord(R->ev1, R->stream), "cuEventRecord");
+			check(R, api->cu.cuEventRecord(R->ev1, R->stream), "cuEventRecord");
 			double s = ev_seconds(R);
 			if (i >= 2)
 				add_sample(&a->read, bytes / s / 1e9);
@@ -476,11 +350,11 @@ static void measure_memory(struct run *R, struct probe_accel *a, int quick)
 	}
 out:
 	if (out)
-		api->cuMemFree(out);
+		api->cu.cuMemFree(out);
 	if (dst)
-		api->cuMemFree(dst);
+		api->cu.cuMemFree(dst);
 	if (src)
-		api->cuMemFree(src);
+		api->cu.cuMemFree(src);
 }
 
 static void measure_link(struct run *R, struct probe_accel *a, int quick)
@@ -494,21 +368,21 @@ static void measure_link(struct run *R, struct probe_accel *a, int quick)
 	if (alloc_down(R, &d, &bytes, 16u << 20) != 0)
 		return;
 	size_text(sz, sizeof sz, bytes);
-	if (check(R, api->cuMemHostAlloc(&pinned, bytes, 0), "cuMemHostAlloc") == 0) {
+	if (check(R, api->cu.cuMemHostAlloc(&pinned, bytes, 0), "cuMemHostAlloc") == 0) {
 		uint32_t *w = pinned;
 		for (size_t i = 0; i < bytes / 4; i++)
 			w[i] = (uint32_t)(i * 2654435761u) | 0x01000100u;
 		for (int dir = 0; dir < 2; dir++) {
 			struct probe_accel_fig *f = dir == 0 ? &a->h2d : &a->d2h;
 			for (int i = 0; i < reps + 1 && !R->err[0]; i++) {
-				check(R, api->cuEventRecord(R->ev0, R->stream), "cuEventRecord");
+				check(R, api->cu.cuEventRecord(R->ev0, R->stream), "cuEventRecord");
 				if (dir == 0)
-					check(R, api->cuMemcpyHtoDAsync(d, pinned, bytes, R->stream),
+					check(R, api->cu.cuMemcpyHtoDAsync(d, pinned, bytes, R->stream),
 					      "cuMemcpyHtoDAsync");
 				else
-					check(R, api->cuMemcpyDtoHAsync(pinned, d, bytes, R->stream),
+					check(R, api->cu.cuMemcpyDtoHAsync(pinned, d, bytes, R->stream),
 					      "cuMemcpyDtoHAsync");
-				check(R, api->cuEventRecord(R->ev1, R->stream), "cuEventRecord");
+				check(R, api->cu.cuEventRecord(R->ev1, R->stream), "cuEventRecord");
 				double s = ev_seconds(R);
 				if (i >= 1)
 					add_sample(f, bytes / s / 1e9);
@@ -526,13 +400,13 @@ static void measure_link(struct run *R, struct probe_accel *a, int quick)
 		for (int dir = 0; dir < 2; dir++) {
 			struct probe_accel_fig *f = dir == 0 ? &a->h2d_pageable : &a->d2h_pageable;
 			for (int i = 0; i < reps + 1 && !R->err[0]; i++) {
-				check(R, api->cuCtxSynchronize(), "cuCtxSynchronize");
+				check(R, api->cu.cuCtxSynchronize(), "cuCtxSynchronize");
 				double t0 = probe_now();
 				if (dir == 0)
-					check(R, api->cuMemcpyHtoD(d, pageable, bytes), "cuMemcpyHtoD");
+					check(R, api->cu.cuMemcpyHtoD(d, pageable, bytes), "cuMemcpyHtoD");
 				else
-					check(R, api->cuMemcpyDtoH(pageable, d, bytes), "cuMemcpyDtoH");
-				check(R, api->cuCtxSynchronize(), "cuCtxSynchronize");
+					check(R, api->cu.cuMemcpyDtoH(pageable, d, bytes), "cuMemcpyDtoH");
+				check(R, api->cu.cuCtxSynchronize(), "cuCtxSynchronize");
 				double s = probe_now() - t0;
 				if (i >= 1)
 					add_sample(f, bytes / s / 1e9);
@@ -546,8 +420,8 @@ static void measure_link(struct run *R, struct probe_accel *a, int quick)
 		free(pageable);
 	}
 	if (pinned)
-		api->cuMemFreeHost(pinned);
-	api->cuMemFree(d);
+		api->cu.cuMemFreeHost(pinned);
+	api->cu.cuMemFree(d);
 }
 
 static void measure_launch(struct run *R, struct probe_accel *a, int quick)
@@ -559,7 +433,7 @@ static void measure_launch(struct run *R, struct probe_accel *a, int quick)
 	for (int i = 0; i < reps + 10 && !R->err[0]; i++) {
 		double t0 = probe_now();
 		launch(R, R->f_empty, 1, 32, NULL);
-		check(R, api->cuStreamSynchronize(R->stream), "cuStreamSynchronize");
+		check(R, api->cu.cuStreamSynchronize(R->stream), "cuStreamSynchronize");
 		double s = probe_now() - t0;
 		if (i >= 10)
 			add_sample(&a->launch, s * 1e6);
@@ -628,15 +502,15 @@ static int fp16_cublas(struct run *R, struct cuda_api *api, struct probe_accel *
 	}
 	api->cublasSetStream(h, R->stream);
 	size_t freeb = 0, total = 0;
-	api->cuMemGetInfo(&freeb, &total);
+	api->cu.cuMemGetInfo(&freeb, &total);
 	int n = quick ? 4096 : 8192;
 	while (n > 1024 && (size_t)3 * n * n * 2 > freeb / 2)
 		n /= 2;
 	size_t mbytes = (size_t)n * n * 2;
 	CUdeviceptr A = 0, B = 0, C = 0;
 	int rc = -1;
-	if (api->cuMemAlloc(&A, mbytes) != 0 || api->cuMemAlloc(&B, mbytes) != 0 ||
-	    api->cuMemAlloc(&C, mbytes) != 0) {
+	if (api->cu.cuMemAlloc(&A, mbytes) != 0 || api->cu.cuMemAlloc(&B, mbytes) != 0 ||
+	    api->cu.cuMemAlloc(&C, mbytes) != 0) {
 		snprintf(why, whylen, "cuMemAlloc of 3 x %zu MiB failed", mbytes >> 20);
 		goto out;
 	}
@@ -648,7 +522,7 @@ static int fp16_cublas(struct run *R, struct cuda_api *api, struct probe_accel *
 	int reps = quick ? 4 : 12, done = 0;
 	double spent = 0;
 	for (int i = 0; i < reps + 2 && !R->err[0]; i++) {
-		check(R, api->cuEventRecord(R->ev0, R->stream), "cuEventRecord");
+		check(R, api->cu.cuEventRecord(R->ev0, R->stream), "cuEventRecord");
 		int st = api->cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &alpha,
 					   (const void *)(uintptr_t)A, CUDA_R_16F, n,
 					   (const void *)(uintptr_t)B, CUDA_R_16F, n, &beta,
@@ -658,7 +532,7 @@ static int fp16_cublas(struct run *R, struct cuda_api *api, struct probe_accel *
 			snprintf(why, whylen, "cublasGemmEx returned status %d", st);
 			goto out;
 		}
-		check(R, api->cuEventRecord(R->ev1, R->stream), "cuEventRecord");
+		check(R, api->cu.cuEventRecord(R->ev1, R->stream), "cuEventRecord");
 		double s = ev_seconds(R);
 		spent += s;
 		if (i >= 2) {
@@ -679,11 +553,11 @@ static int fp16_cublas(struct run *R, struct cuda_api *api, struct probe_accel *
 	}
 out:
 	if (C)
-		api->cuMemFree(C);
+		api->cu.cuMemFree(C);
 	if (B)
-		api->cuMemFree(B);
+		api->cu.cuMemFree(B);
 	if (A)
-		api->cuMemFree(A);
+		api->cu.cuMemFree(A);
 	api->cublasDestroy(h);
 	return rc;
 }
@@ -693,16 +567,16 @@ static void fp16_fma(struct run *R, struct probe_accel *a, int quick, const char
 	const struct cuda_api *api = R->api;
 	unsigned grid = (unsigned)(a->compute_units > 0 ? a->compute_units * 8 : 1024), block = 256;
 	CUdeviceptr out = 0;
-	if (!R->f_fma || api->cuMemAlloc(&out, (size_t)grid * block * 4) != 0)
+	if (!R->f_fma || api->cu.cuMemAlloc(&out, (size_t)grid * block * 4) != 0)
 		return;
 	int iters = 256;
 	uint32_t seed = 0x5eedu;
 	void *args[] = {&out, &iters, &seed};
 	/* size the launch to about 20 ms */
 	for (int k = 0; k < 8 && !R->err[0]; k++) {
-		check(R, api->cuEventRecord(R->ev0, R->stream), "cuEventRecord");
+		check(R, api->cu.cuEventRecord(R->ev0, R->stream), "cuEventRecord");
 		launch(R, R->f_fma, grid, block, args);
-		check(R, api->cuEventRecord(R->ev1, R->stream), "cuEventRecord");
+		check(R, api->cu.cuEventRecord(R->ev1, R->stream), "cuEventRecord");
 		double s = ev_seconds(R);
 		if (!(s > 0) || s > 0.01 || iters > (1 << 24))
 			break;
@@ -711,9 +585,9 @@ static void fp16_fma(struct run *R, struct probe_accel *a, int quick, const char
 	int reps = quick ? 3 : 10;
 	double flop = 128.0 * grid * block * iters;
 	for (int i = 0; i < reps + 1 && !R->err[0]; i++) {
-		check(R, api->cuEventRecord(R->ev0, R->stream), "cuEventRecord");
+		check(R, api->cu.cuEventRecord(R->ev0, R->stream), "cuEventRecord");
 		launch(R, R->f_fma, grid, block, args);
-		check(R, api->cuEventRecord(R->ev1, R->stream), "cuEventRecord");
+		check(R, api->cu.cuEventRecord(R->ev1, R->stream), "cuEventRecord");
 		double s = ev_seconds(R);
 		if (i >= 1)
 			add_sample(&a->fp16, flop / s / 1e12);
@@ -723,7 +597,7 @@ static void fp16_fma(struct run *R, struct probe_accel *a, int quick, const char
 		 "PTX fma.rn.f16x2 kernel on the CUDA cores, no tensor cores (%.40s), "
 		 "best of %d", why, a->fp16.stat.n);
 	accel_fig_finish(&a->fp16, 1);
-	api->cuMemFree(out);
+	api->cu.cuMemFree(out);
 }
 
 static int cuda_measure(const struct accel_ctx *ctx, void *priv, struct probe_accel *a)
@@ -733,28 +607,28 @@ static int cuda_measure(const struct accel_ctx *ctx, void *priv, struct probe_ac
 	int quick = ctx ? ctx->quick : 0;
 	CUdevice dev;
 	CUcontext cx = NULL;
-	if (!api || !api->lib || api->cuDeviceGet(&dev, a->index) != 0) {
+	if (!api || !api->cu.lib || api->cu.cuDeviceGet(&dev, a->index) != 0) {
 		snprintf(a->status, sizeof a->status, "not measured: device %d not reachable",
 			 a->index);
 		return -1;
 	}
-	if (check(&R, api->cuDevicePrimaryCtxRetain(&cx, dev), "cuDevicePrimaryCtxRetain") != 0 ||
-	    check(&R, api->cuCtxSetCurrent(cx), "cuCtxSetCurrent") != 0 ||
-	    check(&R, api->cuStreamCreate(&R.stream, 0), "cuStreamCreate") != 0 ||
-	    check(&R, api->cuEventCreate(&R.ev0, 0), "cuEventCreate") != 0 ||
-	    check(&R, api->cuEventCreate(&R.ev1, 0), "cuEventCreate") != 0)
+	if (check(&R, api->cu.cuDevicePrimaryCtxRetain(&cx, dev), "cuDevicePrimaryCtxRetain") != 0 ||
+	    check(&R, api->cu.cuCtxSetCurrent(cx), "cuCtxSetCurrent") != 0 ||
+	    check(&R, api->cu.cuStreamCreate(&R.stream, 0), "cuStreamCreate") != 0 ||
+	    check(&R, api->cu.cuEventCreate(&R.ev0, 0), "cuEventCreate") != 0 ||
+	    check(&R, api->cu.cuEventCreate(&R.ev1, 0), "cuEventCreate") != 0)
 		goto out;
 	char modnote[96] = "";
-	CUresult r = api->cuModuleLoadData(&R.mod, accel_cuda_ptx);
+	CUresult r = api->cu.cuModuleLoadData(&R.mod, accel_cuda_ptx);
 	if (r != 0) {
 		snprintf(modnote, sizeof modnote, "; PTX not loaded (%s): no read, launch or "
 			 "FMA kernel", cu_err(api, r));
 		R.mod = NULL;
 	} else {
-		api->cuModuleGetFunction(&R.f_empty, R.mod, "llmcap_empty");
-		api->cuModuleGetFunction(&R.f_fill, R.mod, "llmcap_fill");
-		api->cuModuleGetFunction(&R.f_read, R.mod, "llmcap_read");
-		api->cuModuleGetFunction(&R.f_fma, R.mod, "llmcap_fma_f16");
+		api->cu.cuModuleGetFunction(&R.f_empty, R.mod, "llmcap_empty");
+		api->cu.cuModuleGetFunction(&R.f_fill, R.mod, "llmcap_fill");
+		api->cu.cuModuleGetFunction(&R.f_read, R.mod, "llmcap_read");
+		api->cu.cuModuleGetFunction(&R.f_fma, R.mod, "llmcap_fma_f16");
 	}
 	measure_launch(&R, a, quick);
 	if (!R.err[0])
@@ -771,16 +645,16 @@ static int cuda_measure(const struct accel_ctx *ctx, void *priv, struct probe_ac
 		 modnote);
 out:
 	if (R.mod)
-		api->cuModuleUnload(R.mod);
+		api->cu.cuModuleUnload(R.mod);
 	if (R.ev1)
-		api->cuEventDestroy(R.ev1);
+		api->cu.cuEventDestroy(R.ev1);
 	if (R.ev0)
-		api->cuEventDestroy(R.ev0);
+		api->cu.cuEventDestroy(R.ev0);
 	if (R.stream)
-		api->cuStreamDestroy(R.stream);
+		api->cu.cuStreamDestroy(R.stream);
 	if (cx) {
-		api->cuCtxSetCurrent(NULL);
-		api->cuDevicePrimaryCtxRelease(dev);
+		api->cu.cuCtxSetCurrent(NULL);
+		api->cu.cuDevicePrimaryCtxRelease(dev);
 	}
 	if (R.err[0]) {
 		snprintf(a->status, sizeof a->status, "partly measured: %s", R.err);
