@@ -7,11 +7,12 @@
 #include "cli/cli.h"
 
 extern const struct cli_cmd cmd_probe, cmd_fit, cmd_plan, cmd_buy, cmd_compare, cmd_verify,
-	cmd_calibrate, cmd_models, cmd_hardware, cmd_quants, cmd_inspect, cmd_report, cmd_tui;
+	cmd_calibrate, cmd_models, cmd_hardware, cmd_quants, cmd_inspect, cmd_report, cmd_tui, cmd_synth;
 
 const struct cli_cmd *const cli_commands[] = {
 	&cmd_probe, &cmd_fit, &cmd_plan, &cmd_buy, &cmd_compare, &cmd_verify, &cmd_calibrate,
-	&cmd_models, &cmd_hardware, &cmd_quants, &cmd_inspect, &cmd_report, &cmd_tui, NULL,
+	&cmd_models, &cmd_hardware, &cmd_quants, &cmd_inspect, &cmd_synth, &cmd_report, &cmd_tui,
+	NULL,
 };
 
 static void usage(FILE *out)

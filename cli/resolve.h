@@ -32,6 +32,13 @@ int cli_model_weights(const char *cmd, const struct cli_model *cm, const char *q
 		      struct sim_weights *w);
 void cli_model_free(struct cli_model *cm);
 
+/* A synthetic GGUF of m's shape (cli/cmd_synth.c): written by a child
+ * process under a temporary name beside path and renamed, so the file
+ * appears whole or not at all; Ctrl-C meanwhile removes it. 0; -2 bad
+ * input, -1 runtime failure, -3 interrupted (err says which). */
+int cli_write_synth(const char *path, const struct mdb_model *m, int type, int n_layer,
+		    uint64_t seed, char *err, size_t errlen);
+
 /* Workload options as parsed (-1 / NULL: not given). */
 struct cli_wl_args {
 	int ctx, depth, prompt, gen, batch;

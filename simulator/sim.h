@@ -57,6 +57,10 @@ int sim_weights_from_mix(const struct mdb_model *m, const struct mdb_qmix *mix,
 /* From a GGUF file's own tensors ("blk.N." prefixes place them in layers;
  * names containing "_exps" are routed experts). 0, or -2 when a tensor
  * names a layer outside the model. */
+/* Every matrix of type, norms F32: the bytes of a synthetic file of m's
+ * shape (kern_write_synth_gguf, `llmcap synth`). 0 or -2. */
+int sim_weights_pure(const struct mdb_model *m, int type, struct sim_weights *w, char *err,
+		     size_t errlen);
 int sim_weights_from_gguf(const struct mdb_model *m, const struct mdb_gguf *g,
 			  struct sim_weights *w, char *err, size_t errlen);
 

@@ -123,3 +123,46 @@ int sim_weights_from_gguf(const struct mdb_model *m, const struct mdb_gguf *g,
 	w->float_weights = quant_bytes == 0 && float_bytes > 0;
 	return 0;
 }
+
+int sim_weights_pure(const struct mdb_model *m, int type, struct sim_weights *w, char *err,
+		     size_t errlen)
+{
+	if (check_layers(m, err, errlen))
+		return -2;
+	const struct mdb_qtraits *qt = mdb_qtype(type);
+	if (!qt) {
+		snprintf(err, errlen, "unknown tensor type %d", type);
+		return -2;
+	}
+	memset(w, 0, sizeof *w);
+	struct mdb_qshape s;
+	mdb_model_qshape(m, &s);
+	double bpw = mdb_qtype_bpw(type);
+	w->n_layer = m->n_layer;
+	snprintf(w->quant, sizeof w->quant, "%s", qt->name);
+	snprintf(w->source, sizeof w->source,
+		 "computed: every matrix %s, norms F32 (a synthetic file as llmcap synth writes it)",
+		 qt->name);
+	w->float_weights = !qt->quantized;
+	w->main_type = type;
+	w->embd_bytes = s.params[MDB_ROLE_TOKEN_EMBD] * bpw / 8;
+	w->output_bytes = s.params[MDB_ROLE_OUTPUT] * bpw / 8 + 4.0 * m->hidden;
+	double total = w->embd_bytes + w->output_bytes;
+	for (int i = 0; i < m->n_layer; i++) {
+		double r[MDB_ROLE_COUNT];
+		mdb_model_layer_roles(m, i, r);
+		for (int j = 0; j < MDB_ROLE_COUNT; j++) {
+			if (r[j] <= 0 || !mdb_role_per_layer((enum mdb_role)j))
+				continue;
+			double b = r[j] * (j == MDB_ROLE_NORM ? 32.0 : bpw) / 8;
+			if (j == MDB_ROLE_FFN_GATE_EXPS || j == MDB_ROLE_FFN_UP_EXPS ||
+			    j == MDB_ROLE_FFN_DOWN_EXPS)
+				w->expert_bytes[i] += b;
+			else
+				w->layer_bytes[i] += b;
+		}
+		total += w->layer_bytes[i] + w->expert_bytes[i];
+	}
+	w->total_bytes = total;
+	return 0;
+}

@@ -1,0 +1,184 @@
+/* cli: `llmcap synth` — writes a synthetic GGUF of a model's shape (random
+ * weights of one tensor type, F32 norms, the tokenizer metadata llama.cpp
+ * needs to load it), so another engine can be timed on the same bytes
+ * llmcap predicts for. The file appears whole or not at all: it is
+ * written under a temporary name beside --out, by a child process, and
+ * renamed; a failure or Ctrl-C removes the temporary file. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/resolve.h"
+#include "kernels/kernels.h"
+#include "model_db/model_db.h"
+
+/* Writes path through path.tmp-PID in a child; the parent holds the
+ * terminal signals meanwhile and cleans up after the child whatever
+ * happens. 0, -2 bad input (err set), -1 runtime failure (err set),
+ * -3 interrupted. */
+int cli_write_synth(const char *path, const struct mdb_model *m, int type, int n_layer,
+		    uint64_t seed, char *err, size_t errlen)
+{
+	char tmp[4096];
+	if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid()) >= (int)sizeof tmp) {
+		snprintf(err, errlen, "output path too long");
+		return -2;
+	}
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	int pipefd[2];
+	if (pipe(pipefd) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		close(pipefd[0]);
+		close(pipefd[1]);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return -1;
+	}
+	if (pid == 0) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		close(pipefd[0]);
+		char cerr[1024] = "";
+		int rc = kern_write_synth_gguf(tmp, m, type, n_layer, seed, cerr, sizeof cerr);
+		if (rc != 0) {
+			ssize_t wr = write(pipefd[1], cerr, strlen(cerr));
+			(void)wr;
+		}
+		close(pipefd[1]);
+		_exit(rc == 0 ? 0 : rc == -2 ? 2 : 1);
+	}
+	close(pipefd[1]);
+	char cerr[1024] = "";
+	size_t got = 0;
+	for (;;) {
+		ssize_t r = read(pipefd[0], cerr + got, sizeof cerr - 1 - got);
+		if (r > 0 && got + (size_t)r < sizeof cerr - 1) {
+			got += (size_t)r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		break;
+	}
+	cerr[got] = 0;
+	close(pipefd[0]);
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	sigset_t pend;
+	sigpending(&pend);
+	int interrupted = sigismember(&pend, SIGINT) || sigismember(&pend, SIGTERM) ||
+			  sigismember(&pend, SIGHUP) || (WIFSIGNALED(st));
+	int rc = 0;
+	if (interrupted) {
+		unlink(tmp);
+		snprintf(err, errlen, "interrupted: nothing written (the temporary file was removed)");
+		rc = -3;
+	} else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		unlink(tmp);
+		snprintf(err, errlen, "%s", cerr[0] ? cerr : "writing the file failed");
+		rc = WIFEXITED(st) && WEXITSTATUS(st) == 2 ? -2 : -1;
+	} else if (rename(tmp, path) != 0) {
+		snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+		unlink(tmp);
+		rc = -1;
+	}
+	/* a pending signal is dropped here: the caller reports -3 and exits */
+	if (interrupted) {
+		struct timespec zero = {0, 0};
+		while (sigtimedwait(&block, NULL, &zero) > 0)
+			;
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+static int synth_main(const struct cli_cmd *cmd, int argc, char **argv)
+{
+	const char *model = NULL, *quant = "Q4_0", *out = NULL;
+	int layers = 0, seed = 42, help = 0;
+	const struct cli_opt opts[] = {
+		{"model", CLI_STR, &model, "M", "catalog id or config.json of a dense llama-shaped model"},
+		{"quant", CLI_STR, &quant, "Q", "tensor type of every matrix: Q4_0 (default), Q4_1, Q5_0, Q8_0, Q4_K, Q5_K, Q6_K, F16, BF16"},
+		{"out", CLI_STR, &out, "FILE", "where to write the .gguf (required; replaced atomically)"},
+		{"layers", CLI_INT, &layers, "L", "write only the first L layers (default: all)"},
+		{"seed", CLI_INT, &seed, "S", "random seed of the weights (default 42)"},
+		{0},
+	};
+	int rc = cli_parse(cmd, argc, argv, opts, &help, NULL, 0, NULL);
+	if (rc != CLI_OK || help)
+		return rc;
+	if (!model || !out) {
+		fprintf(stderr, "llmcap synth: give --model M and --out FILE.gguf\n");
+		return CLI_USAGE;
+	}
+	if (layers < 0 || seed < 0) {
+		fprintf(stderr, "llmcap synth: --layers and --seed must be 0 or more\n");
+		return CLI_USAGE;
+	}
+	const struct mdb_qtraits *qt = mdb_qtype_by_name(quant);
+	if (!qt || !kern_type_supported(qt->id) || qt->id == QT_F32) {
+		fprintf(stderr, "llmcap synth: --quant %s: give one tensor type: Q4_0, Q4_1, Q5_0, "
+			"Q8_0, Q4_K, Q5_K, Q6_K, F16 or BF16\n", quant);
+		return CLI_USAGE;
+	}
+	struct cli_model *cm = calloc(1, sizeof *cm);
+	if (!cm) {
+		fprintf(stderr, "llmcap synth: out of memory\n");
+		return CLI_FAIL;
+	}
+	if ((rc = cli_model_load("synth", model, cm)) != CLI_OK)
+		goto done;
+	if (cm->kind == CLI_MODEL_GGUF) {
+		fprintf(stderr, "llmcap synth: --model is already a GGUF file; give a catalog id or "
+			"a config.json\n");
+		rc = CLI_USAGE;
+		goto done;
+	}
+	char err[1024] = "";
+	int nl = layers > 0 && layers < cm->m.n_layer ? layers : cm->m.n_layer;
+	int wrc = cli_write_synth(out, &cm->m, qt->id, nl, (uint64_t)seed, err, sizeof err);
+	if (wrc != 0) {
+		fprintf(stderr, "llmcap synth: %s\n", err);
+		rc = wrc == -2 ? CLI_USAGE : wrc == -3 ? 130 : CLI_FAIL;
+		goto done;
+	}
+	printf("wrote %s: synthetic %s, %s, %d of %d layers, seed %d\n", out, cm->m.id, qt->name, nl,
+	       cm->m.n_layer, seed);
+	rc = CLI_OK;
+done:
+	cli_model_free(cm);
+	free(cm);
+	return rc;
+}
+
+const struct cli_cmd cmd_synth = {
+	"synth", "Write a synthetic GGUF of a model's shape (for timing other engines)",
+	"synth --model M [--quant Q] --out FILE.gguf [--layers L] [--seed S]",
+	"Writes a GGUF file of a dense llama-shaped model (a catalog id or a config.json):\n"
+	"every matrix random in one tensor type, F32 norms, and the minimal tokenizer\n"
+	"metadata llama.cpp needs to load it. llama-bench (or any GGUF engine) can then be\n"
+	"timed on exactly the bytes `llmcap plan --model FILE.gguf` predicts for; `llmcap\n"
+	"calibrate --engine llama.cpp` and `verify --engine llama.cpp` do this themselves.\n"
+	"The weights are random: the file is for timing, not for text. The file appears\n"
+	"whole or not at all (written under a temporary name and renamed; Ctrl-C or an\n"
+	"error removes it).",
+	NULL, NULL, synth_main,
+};
