@@ -439,6 +439,23 @@ void kern_model_reset(struct kern_model *m)
 	m->n_past = 0;
 }
 
+void kern_model_weights(const struct kern_model *m, struct kern_mat *tok_embd, struct kern_mat *output,
+			const float **out_norm)
+{
+	*tok_embd = m->tok_embd;
+	*output = m->output;
+	*out_norm = m->out_norm;
+}
+
+void kern_model_layer_weights(const struct kern_model *m, int layer, struct kern_layer_weights *out)
+{
+	const struct layer *L = &m->L[layer];
+	*out = (struct kern_layer_weights){
+		L->attn_norm, L->ffn_norm, L->bq, L->bk, L->bv, L->q_norm, L->k_norm,
+		L->wq, L->wk, L->wv, L->wo, L->wg, L->wu, L->wd,
+	};
+}
+
 /* ---- evaluation ------------------------------------------------------- */
 
 struct quant_task {

@@ -296,6 +296,21 @@ int kern_model_eval(struct kern_model *m, struct kern_pool *pool, const int32_t 
 int kern_model_time(struct kern_model *m, struct kern_pool *pool, int prompt, int gen, int runs,
 		    double *prefill_tps, double *decode_tps, char *err, size_t errlen);
 
+/* The weights of an open model as views into its mapping, valid until
+ * kern_model_close: for other backends (kernels/kern_cuda.c uploads
+ * them). Vectors are NULL where the model has none (biases, qwen3's q/k
+ * norms); output is token_embd when the model is tied. */
+struct kern_layer_weights {
+	const float *attn_norm, *ffn_norm;         /* (n_embd) */
+	const float *bq, *bk, *bv;                 /* (n_head * head_dim), (n_head_kv * head_dim) x 2 */
+	const float *q_norm, *k_norm;              /* (head_dim) */
+	struct kern_mat wq, wk, wv, wo, wg, wu, wd;
+};
+void kern_model_weights(const struct kern_model *m, struct kern_mat *tok_embd, struct kern_mat *output,
+			const float **out_norm);
+/* layer < n_layer */
+void kern_model_layer_weights(const struct kern_model *m, int layer, struct kern_layer_weights *out);
+
 /* ---- synthetic model files ----------------------------------------- */
 struct mdb_model;
 /* Writes path (atomically: a temporary file, then rename) as a GGUF v3
