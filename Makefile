@@ -68,6 +68,22 @@ endif
 DATA_JSON := $(wildcard model_db/data/*.json)
 DATA_OBJ := $(DATA_JSON:model_db/data/%.json=$(BUILD)/gen/data_%.o)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(DATA_OBJ)
+# CUDA kernels (kernels/cuda/NAME.cu), only where nvcc is found: each is
+# compiled to a fatbin (sm_80, sm_89, sm_90 and PTX for compute_90) that
+# tools/embed turns into build/gen/cuda_NAME.c (kern_cuda_NAME[], _len),
+# loaded at run time through the driver API. Without nvcc,
+# build/gen/nocuda_NAME.c holds an empty array and llmcap says it was
+# built without CUDA kernels. NVCC= forces the latter.
+NVCC    ?= $(shell command -v nvcc 2>/dev/null)
+CUDA_SRC := $(wildcard kernels/cuda/*.cu)
+CUDA_DEP := $(wildcard kernels/cuda/*.cuh kernels/cuda/*.h)
+NVCC_ARCH := -gencode arch=compute_80,code=sm_80 -gencode arch=compute_89,code=sm_89 \
+	-gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
+ifneq ($(NVCC),)
+LIB_OBJ += $(CUDA_SRC:kernels/cuda/%.cu=$(BUILD)/gen/cuda_%.o)
+else
+LIB_OBJ += $(CUDA_SRC:kernels/cuda/%.cu=$(BUILD)/gen/nocuda_%.o)
+endif
 CLI_SRC := $(wildcard cli/*.c)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
@@ -107,6 +123,26 @@ $(BUILD)/gen/data_%.c: model_db/data/%.json $(BUILD)/tools/embed
 
 $(BUILD)/gen/data_%.o: $(BUILD)/gen/data_%.c
 	$(Q)$(CC) $(LLMCAP_CFLAGS) $(CFLAGS) $(SAN) -c -o $@ $<
+
+$(BUILD)/gen/cuda_%.fatbin: kernels/cuda/%.cu $(CUDA_DEP)
+	@mkdir -p $(dir $@)
+	@echo "  NVCC    $<"
+	$(Q)$(NVCC) -fatbin -O3 $(NVCC_ARCH) $(NVCCFLAGS) -o $@ $<
+
+$(BUILD)/gen/cuda_%.c: $(BUILD)/gen/cuda_%.fatbin $(BUILD)/tools/embed
+	$(Q)$(BUILD)/tools/embed kern_cuda_$* $< $@
+
+$(BUILD)/gen/nocuda_%.c:
+	@mkdir -p $(dir $@)
+	$(Q)printf '/* llmcap built without nvcc: no CUDA kernels */\nconst char kern_cuda_%s[] = {0};\nconst unsigned long kern_cuda_%s_len = 0UL;\n' $* $* > $@
+
+$(BUILD)/gen/cuda_%.o: $(BUILD)/gen/cuda_%.c
+	$(Q)$(CC) $(LLMCAP_CFLAGS) $(CFLAGS) $(SAN) -c -o $@ $<
+
+$(BUILD)/gen/nocuda_%.o: $(BUILD)/gen/nocuda_%.c
+	$(Q)$(CC) $(LLMCAP_CFLAGS) $(CFLAGS) $(SAN) -c -o $@ $<
+
+.PRECIOUS: $(BUILD)/gen/cuda_%.fatbin
 
 $(BUILD)/tests/%: tests/%.c $(LIB) tests/test_util.h
 	@mkdir -p $(dir $@)

@@ -1,0 +1,148 @@
+/*
+ * kernels/cuda: device helpers shared by the .cu files (one module each).
+ */
+#ifndef LLMCAP_KCU_COMMON_CUH
+#define LLMCAP_KCU_COMMON_CUH
+
+#include <cuda_fp16.h>
+#include <stdint.h>
+
+#include "abi.h"
+
+/* ggml type ids (model_db/quant.h) */
+enum {
+	T_F32 = 0, T_F16 = 1, T_Q4_0 = 2, T_Q4_1 = 3, T_Q5_0 = 6, T_Q8_0 = 8,
+	T_Q4_K = 12, T_Q5_K = 13, T_Q6_K = 14, T_BF16 = 30,
+};
+
+#define M4 0x0F0F0F0Fu
+
+__device__ __forceinline__ float warp_sum(float v)
+{
+#pragma unroll
+	for (int o = 16; o > 0; o >>= 1)
+		v += __shfl_xor_sync(0xffffffffu, v, o);
+	return v;
+}
+
+__device__ __forceinline__ float warp_max(float v)
+{
+#pragma unroll
+	for (int o = 16; o > 0; o >>= 1)
+		v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+	return v;
+}
+
+__device__ __forceinline__ float h2f(unsigned short b)
+{
+	return __half2float(__ushort_as_half(b));
+}
+
+__device__ __forceinline__ float bf2f(unsigned short b)
+{
+	return __uint_as_float((unsigned)b << 16);
+}
+
+__device__ __forceinline__ int dp4a(int a, int b, int c)
+{
+	return __dp4a(a, b, c);
+}
+
+/* bits 0..3 of b into bit 4 of bytes 0..3 */
+__device__ __forceinline__ int spread4(unsigned b)
+{
+	return (int)(((b * 0x00204081u) & 0x01010101u) << 4);
+}
+
+/* Lane l of the warp holds value v, element l of a block of 32: the
+ * block's int8 quants go to q[0..32) and its scale and half sums to *xs
+ * (d = max|v| / 127, q = round-half-even(v * (1/d)), as ggml's Q8_0). */
+__device__ __forceinline__ void quant32(float v, int lane, int8_t *q, struct kcu_xs *xs)
+{
+	const float amax = warp_max(fabsf(v));
+	const float d = amax / 127.0f;
+	const float id = d != 0.0f ? 1.0f / d : 0.0f;
+	const int qi = __float2int_rn(v * id);
+	q[lane] = (int8_t)qi;
+	int s = qi;
+#pragma unroll
+	for (int o = 8; o > 0; o >>= 1)   /* sums within each half-warp */
+		s += __shfl_xor_sync(0xffffffffu, s, o);
+	const int s_hi = __shfl_sync(0xffffffffu, s, 16);
+	if (lane == 0) {
+		struct kcu_xs r;
+		r.d = d;
+		r.s_lo = __half_as_ushort(__float2half_rn(d * (float)s));
+		r.s_hi = __half_as_ushort(__float2half_rn(d * (float)s_hi));
+		*xs = r;
+	}
+}
+
+/* Element e of row r of a matrix in the device layout (abi.h). */
+__device__ __forceinline__ float wval(int type, const uint8_t *q, const uint8_t *s, const uint8_t *h,
+				      int cols, int r, int e)
+{
+	switch (type) {
+	case T_F32:
+		return ((const float *)q)[(size_t)r * cols + e];
+	case T_F16:
+		return h2f(((const unsigned short *)q)[(size_t)r * cols + e]);
+	case T_BF16:
+		return bf2f(((const unsigned short *)q)[(size_t)r * cols + e]);
+	case T_Q4_0: case T_Q4_1: case T_Q5_0: {
+		const size_t g = (size_t)r * (cols / 32) + e / 32;
+		const int j = e % 32;
+		const int byte = q[16 * g + (j & 15)];
+		int v = j < 16 ? byte & 15 : byte >> 4;
+		if (type == T_Q4_1) {
+			const unsigned short *dm = (const unsigned short *)s + 2 * g;
+			return h2f(dm[0]) * (float)v + h2f(dm[1]);
+		}
+		const float d = h2f(((const unsigned short *)s)[g]);
+		if (type == T_Q4_0)
+			return d * (float)(v - 8);
+		const unsigned qh = ((const unsigned *)h)[g];
+		v |= (int)((qh >> j) & 1u) << 4;
+		return d * (float)(v - 16);
+	}
+	case T_Q8_0: {
+		const size_t g = (size_t)r * (cols / 32) + e / 32;
+		return h2f(((const unsigned short *)s)[g]) * (float)((const int8_t *)q)[32 * g + e % 32];
+	}
+	case T_Q4_K: case T_Q5_K: {
+		const size_t G = (size_t)r * (cols / 256) + e / 256;
+		const int k = e % 256, jj = k / 64, l = k % 64;
+		const int a = 2 * jj + (l >= 32);
+		const int byte = q[128 * G + 32 * jj + (l & 31)];
+		int v = l < 32 ? byte & 15 : byte >> 4;
+		const uint8_t *m = s + 16 * G;
+		const float d = h2f(m[0] | m[1] << 8), dmin = h2f(m[2] | m[3] << 8);
+		const uint8_t *sc = m + 4;
+		int scale, mn;
+		if (a < 4) {
+			scale = sc[a] & 63;
+			mn = sc[a + 4] & 63;
+		} else {
+			scale = (sc[a + 4] & 0xF) | ((sc[a - 4] >> 6) << 4);
+			mn = (sc[a + 4] >> 4) | ((sc[a] >> 6) << 4);
+		}
+		if (type == T_Q5_K)
+			v |= ((h[32 * G + (l & 31)] >> a) & 1) << 4;
+		return d * (float)scale * (float)v - dmin * (float)mn;
+	}
+	case T_Q6_K: {
+		const size_t G = (size_t)r * (cols / 256) + e / 256;
+		const int k = e % 256, n = k / 128, gg = (k % 128) / 32, l = k % 32;
+		const uint8_t *ql = q + 192 * G, *qh = ql + 128;
+		const int lb = ql[64 * n + (gg & 1) * 32 + l];
+		const int lo = gg < 2 ? lb & 15 : lb >> 4;
+		const int hi = (qh[32 * n + l] >> (2 * gg)) & 3;
+		const int sc = ((const int8_t *)s)[16 * G + 8 * n + l / 16 + 2 * gg];
+		const float d = h2f(((const unsigned short *)h)[G]);
+		return d * (float)sc * (float)((lo | hi << 4) - 32);
+	}
+	}
+	return 0.0f;
+}
+
+#endif

@@ -1,0 +1,257 @@
+/*
+ * kernels/cuda: everything but the matrix products, for one decode or
+ * prefill step of the llama-family forward pass (kernels/forward.c
+ * computes the same on the CPU):
+ *
+ *   kcu_repack     raw GGUF blocks -> the device layout (abi.h), at upload
+ *   kcu_embed      rows of token_embd dequantized (embedding lookup)
+ *   kcu_norm       RMSNorm (optional) + quantization of the activations
+ *   kcu_rope       qwen3's q/k norms, RoPE (pairs or NEOX), KV-cache store
+ *   kcu_attn       attention of one query over the F16 KV cache (GQA),
+ *                  output quantized for the output projection
+ *   kcu_glu        silu(gate) * up, quantized for the down projection
+ *
+ * The residual adds and biases are done by the matrix kernels (gemv.cu).
+ */
+#include "common.cuh"
+
+extern "C" __global__ void kcu_repack(kcu_repack p)
+{
+	const long long g = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+	if (g >= p.nblk)
+		return;
+	const uint8_t *src = (const uint8_t *)p.raw + (size_t)g * p.blk_bytes;
+	for (int s = 0; s < p.n_seg; s++) {
+		uint8_t *dst = (uint8_t *)p.dst[s] + (size_t)g * p.len[s];
+		const uint8_t *from = src + p.src_off[s];
+		for (int i = 0; i < p.len[s]; i++)
+			dst[i] = from[i];
+	}
+}
+
+extern "C" __global__ void kcu_embed(kcu_embed p)
+{
+	const int t = blockIdx.x;
+	const int row = p.step ? ((const kcu_step *)p.step)->tok[t] : t;
+	float *x = (float *)p.x + (size_t)t * p.cols;
+	for (int e = threadIdx.x; e < p.cols; e += blockDim.x)
+		x[e] = wval(p.type, (const uint8_t *)p.q, (const uint8_t *)p.s, (const uint8_t *)p.h,
+			    p.cols, row, e);
+}
+
+/* sum over the block (blockDim.x a multiple of 32, at most 1024) */
+__device__ float block_sum(float v, float *red)
+{
+	const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+	v = warp_sum(v);
+	__syncthreads();
+	if (lane == 0)
+		red[warp] = v;
+	__syncthreads();
+	float s = 0.0f;
+	for (int i = 0; i < nw; i++)
+		s += red[i];
+	return s;
+}
+
+extern "C" __global__ void kcu_norm(kcu_norm p)
+{
+	__shared__ float red[32];
+	const int t = blockIdx.x, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+	const int nw = blockDim.x >> 5;
+	const float *x = (const float *)p.x + (size_t)t * p.n;
+	float scale = 1.0f;
+	if (p.norm) {
+		float ss = 0.0f;
+		for (int i = threadIdx.x; i < p.n; i += blockDim.x)
+			ss += x[i] * x[i];
+		ss = block_sum(ss, red);
+		scale = 1.0f / sqrtf(ss / (float)p.n + p.eps);
+	}
+	const float *w = (const float *)p.w;
+	int8_t *xq = (int8_t *)p.xq + (size_t)t * p.n;
+	struct kcu_xs *xs = (struct kcu_xs *)p.xs + (size_t)t * (p.n / 32);
+	float *xf = p.xf ? (float *)p.xf + (size_t)t * p.n : nullptr;
+	for (int b = warp; b < p.n / 32; b += nw) {
+		const int i = 32 * b + lane;
+		float v = x[i];
+		if (p.norm)
+			v = v * scale * (w ? w[i] : 1.0f);
+		if (xf)
+			xf[i] = v;
+		quant32(v, lane, xq + 32 * b, xs + b);
+	}
+}
+
+/* One head (q, k or v) of one token per block. */
+extern "C" __global__ void kcu_rope(kcu_rope p)
+{
+	__shared__ float red[32];
+	__shared__ float v[1024];
+	const int hh = blockIdx.x, t = blockIdx.y, hd = p.head_dim;
+	const int pos = ((const kcu_step *)p.step)->pos0 + t;
+	float *row = (float *)p.qkv + (size_t)t * p.ld;
+	const int is_k = hh >= p.n_head && hh < p.n_head + p.n_kv;
+	const int is_v = hh >= p.n_head + p.n_kv;
+	float *src = row + (size_t)hh * hd;   /* q heads, then k, then v: contiguous */
+	const size_t kv_off = (size_t)pos * p.n_kv * hd +
+			      (size_t)(hh - p.n_head - (is_v ? p.n_kv : 0)) * hd;
+	if (is_v) {
+		__half *vc = (__half *)p.vc + kv_off;
+		for (int i = threadIdx.x; i < hd; i += blockDim.x)
+			vc[i] = __float2half_rn(src[i]);
+		return;
+	}
+	for (int i = threadIdx.x; i < hd; i += blockDim.x)
+		v[i] = src[i];
+	const float *nw = (const float *)(is_k ? p.k_norm : p.q_norm);
+	if (nw) {
+		float ss = 0.0f;
+		for (int i = threadIdx.x; i < hd; i += blockDim.x)
+			ss += v[i] * v[i];
+		ss = block_sum(ss, red);
+		const float scale = 1.0f / sqrtf(ss / (float)hd + p.eps);
+		for (int i = threadIdx.x; i < hd; i += blockDim.x)
+			v[i] = v[i] * scale * nw[i];
+	}
+	__syncthreads();
+	const int half = p.n_rot / 2;
+	for (int i = threadIdx.x; i < half; i += blockDim.x) {
+		/* theta as ggml's rope cache: pos times theta_scale, i times, in
+		 * float (the CPU's kern_rope does the same products) */
+		float theta = (float)pos;
+		for (int k = 0; k < i; k++)
+			theta *= p.theta_scale;
+		const float c = cosf(theta), s = sinf(theta);
+		const int a = p.mode == 2 ? i : 2 * i, b = p.mode == 2 ? i + half : 2 * i + 1;
+		const float x0 = v[a], x1 = v[b];
+		v[a] = x0 * c - x1 * s;
+		v[b] = x0 * s + x1 * c;
+	}
+	__syncthreads();
+	if (is_k) {
+		__half *kc = (__half *)p.kc + kv_off;
+		for (int i = threadIdx.x; i < hd; i += blockDim.x)
+			kc[i] = __float2half_rn(v[i]);
+	} else {
+		for (int i = threadIdx.x; i < hd; i += blockDim.x)
+			src[i] = v[i];
+	}
+}
+
+/* Attention of query head h of token t over positions [0, pos0 + t]:
+ * scores of KCU_ATT_CHUNK positions at a time (one thread per position,
+ * its dot over the head), then the running softmax (max and sum rescaled
+ * per chunk) and the V sum (threads over the head's dimensions, and over
+ * position groups when the head is narrower than the block). q is
+ * rounded to F16 first, as llama.cpp does against an F16 cache. */
+extern "C" __global__ void __launch_bounds__(KCU_ATT_THREADS) kcu_attn(kcu_attn p)
+{
+	__shared__ __align__(16) float qs[256];
+	__shared__ float sc[KCU_ATT_CHUNK];
+	__shared__ float red[32];
+	__shared__ float part[KCU_ATT_THREADS * 2];
+	const int h = blockIdx.x, t = blockIdx.y, hd = p.head_dim, tid = threadIdx.x;
+	const int kvh = h / (p.n_head / p.n_kv);
+	const int n_pos = ((const kcu_step *)p.step)->pos0 + t + 1;
+	const size_t prow = (size_t)p.n_kv * hd;       /* halves per position */
+	const __half *K = (const __half *)p.kc + (size_t)kvh * hd;
+	const __half *V = (const __half *)p.vc + (size_t)kvh * hd;
+	const float *q = (const float *)p.qkv + (size_t)t * p.ld + (size_t)h * hd;
+	for (int i = tid; i < hd; i += blockDim.x)
+		qs[i] = __half2float(__float2half_rn(q[i]));
+	/* V-sum slots: dimension d = s % hd, position group g = s / hd */
+	const int groups = hd <= KCU_ATT_THREADS ? KCU_ATT_THREADS / hd : 1;
+	const int n_slot = hd * groups;
+	float acc[2] = {0.0f, 0.0f};
+	float m = -INFINITY, l = 0.0f;
+	__syncthreads();
+	for (int p0 = 0; p0 < n_pos; p0 += KCU_ATT_CHUNK) {
+		const int n = min(KCU_ATT_CHUNK, n_pos - p0);
+		float s = -INFINITY;
+		if (tid < n) {
+			const uint4 *k8 = (const uint4 *)(K + (size_t)(p0 + tid) * prow);
+			float d = 0.0f;
+			for (int i = 0; i < hd / 8; i++) {
+				const uint4 kv = k8[i];
+				const unsigned w[4] = {kv.x, kv.y, kv.z, kv.w};
+#pragma unroll
+				for (int k = 0; k < 4; k++) {
+					const float2 f = __half22float2(*(const __half2 *)&w[k]);
+					d = fmaf(f.x, qs[8 * i + 2 * k], d);
+					d = fmaf(f.y, qs[8 * i + 2 * k + 1], d);
+				}
+			}
+			s = d * p.scale;
+		}
+		/* chunk max */
+		float cm = warp_max(s);
+		__syncthreads();
+		if ((tid & 31) == 0)
+			red[tid >> 5] = cm;
+		__syncthreads();
+		cm = red[0];
+		for (int i = 1; i < (int)(blockDim.x >> 5); i++)
+			cm = fmaxf(cm, red[i]);
+		const float m_new = fmaxf(m, cm);
+		const float e = tid < n ? __expf(s - m_new) : 0.0f;
+		if (tid < KCU_ATT_CHUNK)
+			sc[tid] = e;
+		const float cs = block_sum(e, red);
+		const float corr = __expf(m - m_new);
+		l = l * corr + cs;
+		m = m_new;
+		/* V sum over the chunk */
+		for (int k = 0; k < 2; k++) {
+			const int slot = tid + k * KCU_ATT_THREADS;
+			if (slot >= n_slot)
+				continue;
+			const int d = slot % hd, g = slot / hd;
+			float a = acc[k] * corr;
+			for (int j = g; j < n; j += groups)
+				a = fmaf(sc[j], __half2float(V[(size_t)(p0 + j) * prow + d]), a);
+			acc[k] = a;
+		}
+		__syncthreads();
+	}
+	/* combine the position groups, normalise, store and quantize */
+	for (int k = 0; k < 2; k++) {
+		const int slot = tid + k * KCU_ATT_THREADS;
+		if (slot < n_slot)
+			part[slot] = acc[k];
+	}
+	__syncthreads();
+	float *out = (float *)p.att + (size_t)t * p.n_head * hd + (size_t)h * hd;
+	const float inv = 1.0f / l;
+	for (int d = tid; d < hd; d += blockDim.x) {
+		float s = 0.0f;
+		for (int g = 0; g < groups; g++)
+			s += part[g * hd + d];
+		qs[d] = s * inv;
+		out[d] = s * inv;
+	}
+	__syncthreads();
+	const int lane = tid & 31, warp = tid >> 5;
+	const int cols = p.n_head * hd;
+	int8_t *xq = (int8_t *)p.xq + (size_t)t * cols + (size_t)h * hd;
+	struct kcu_xs *xs = (struct kcu_xs *)p.xs + (size_t)t * (cols / 32) + (size_t)h * hd / 32;
+	for (int b = warp; b < hd / 32; b += blockDim.x >> 5)
+		quant32(qs[32 * b + lane], lane, xq + 32 * b, xs + b);
+}
+
+extern "C" __global__ void kcu_glu(kcu_glu p)
+{
+	const int t = blockIdx.x, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+	const float *g = (const float *)p.gu + (size_t)t * 2 * p.n_ff, *u = g + p.n_ff;
+	int8_t *xq = (int8_t *)p.xq + (size_t)t * p.n_ff;
+	struct kcu_xs *xs = (struct kcu_xs *)p.xs + (size_t)t * (p.n_ff / 32);
+	float *xf = p.xf ? (float *)p.xf + (size_t)t * p.n_ff : nullptr;
+	for (int b = warp; b < p.n_ff / 32; b += blockDim.x >> 5) {
+		const int i = 32 * b + lane;
+		const float gv = g[i];
+		const float v = gv / (1.0f + expf(-gv)) * u[i];
+		if (xf)
+			xf[i] = v;
+		quant32(v, lane, xq + 32 * b, xs + b);
+	}
+}
