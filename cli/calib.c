@@ -164,8 +164,8 @@ static void apply(const struct calib *c, const struct sim_weights *w, struct sim
 		 c->layer_s * 1e6);
 }
 
-int cli_calibration_apply(const struct hw_spec *h, const struct sim_weights *w, int threads,
-			  struct sim_eff *e)
+static int cpu_calibration_apply(const struct hw_spec *h, const struct sim_weights *w, int threads,
+				 struct sim_eff *e)
 {
 	if (strcmp(e->engine, "llmcap") != 0 || !h->measured || !h->fingerprint[0])
 		return -1;
@@ -176,6 +176,15 @@ int cli_calibration_apply(const struct hw_spec *h, const struct sim_weights *w, 
 		return -1; /* calibrated for another thread count */
 	apply(&c, w, e);
 	return 0;
+}
+
+int cli_calibration_apply(const struct hw_spec *h, const struct sim_weights *w, int threads,
+			  struct sim_eff *e)
+{
+	int rc = cpu_calibration_apply(h, w, threads, e);
+	if (cli_calibration_gpu_apply(h, w, e) == 0) /* cli/gpu.c: calibrate --device gpu */
+		rc = 0;
+	return rc;
 }
 
 /* ---- measuring -------------------------------------------------------------- */
@@ -251,10 +260,11 @@ static int predict(const struct hw_spec *h, const struct mdb_model *m, const str
 
 static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 {
-	const char *engine = NULL;
+	const char *engine = NULL, *device = NULL;
 	int json = 0, help = 0, threads = 0;
 	const struct cli_opt opts[] = {
 		{"engine", CLI_STR, &engine, "E", "llmcap (default); llama.cpp arrives with the engine profiles"},
+		{"device", CLI_STR, &device, "D", "cpu (default) or gpu: llmcap's CUDA kernels on the first NVIDIA GPU"},
 		{"threads", CLI_INT, &threads, "T", "threads (default: one per physical core)"},
 		{"json", CLI_FLAG, &json, NULL, "print the llmcap.calibration/1 object"},
 		{0},
@@ -267,6 +277,12 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 			"arrive with their own work); use --engine llmcap\n", engine);
 		return CLI_USAGE;
 	}
+	if (device && strcmp(device, "cpu") != 0 && strcmp(device, "gpu") != 0) {
+		fprintf(stderr, "llmcap calibrate: --device %s: use cpu or gpu\n", device);
+		return CLI_USAGE;
+	}
+	if (device && !strcmp(device, "gpu"))
+		return cli_calibrate_gpu(json); /* cli/gpu.c */
 	if (threads < 0 || threads > 1024) {
 		fprintf(stderr, "llmcap calibrate: --threads must be 0 (all cores) to 1024\n");
 		return CLI_USAGE;
@@ -439,7 +455,7 @@ out:
 
 const struct cli_cmd cmd_calibrate = {
 	"calibrate", "Measure llmcap's kernels on this machine for the simulator",
-	"calibrate [--engine llmcap] [--threads T] [--json]",
+	"calibrate [--engine llmcap] [--device cpu|gpu] [--threads T] [--json]",
 	"Times llmcap's kernels on this machine: matrix-vector products of every tensor\n"
 	"type far beyond the caches (the share of the probe's read bandwidth decode\n"
 	"reaches), and a small synthetic model end to end (Llama-3.2-1B's shape, first 4\n"
@@ -447,6 +463,11 @@ const struct cli_cmd cmd_calibrate = {
 	"reaches). The factors are checked on a model the fit did not see (Llama-3.1-8B's\n"
 	"shape, first 2 layers), and those\n"
 	"residuals give the error band. Written to $XDG_CACHE_HOME/llmcap/calibration.json;\n"
-	"plan --hw this --engine llmcap and verify use it. About a minute.",
+	"plan --hw this --engine llmcap and verify use it. About a minute.\n\n"
+	"--device gpu measures llmcap's CUDA kernels on the first NVIDIA GPU instead:\n"
+	"matrix-vector products of every type against the GPU's measured bandwidth, the\n"
+	"fixed costs per layer and per token of a decode step and the share of the FP16\n"
+	"peak prefill reaches (Llama-3.2-1B's shape, 2 and 10 layers), checked on\n"
+	"Llama-3.1-8B's shape; written to calibration-gpu.json beside it.",
 	NULL, NULL, calibrate_main,
 };

@@ -12,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "cli/resolve.h"
+#include "kernels/kern_cuda.h"
 #include "kernels/kernels.h"
 #include "reports/report.h"
 
@@ -68,7 +69,7 @@ static void jnum(cJSON *o, const char *k, double v)
 
 static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 {
-	const char *model = NULL, *quant = NULL, *gguf = NULL, *save = NULL;
+	const char *model = NULL, *quant = NULL, *gguf = NULL, *save = NULL, *device = NULL;
 	int ctx = 2048, prompt = 128, gen = 32, threads = 0, runs = 3, layers = 0, json = 0, help = 0;
 	const struct cli_opt opts[] = {
 		{"model", CLI_STR, &model, "M", "catalog id (a synthetic file of its shape), a .gguf or a config.json"},
@@ -77,6 +78,7 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 		{"ctx", CLI_INT, &ctx, "N", "context window allocated (default 2048)"},
 		{"prompt", CLI_INT, &prompt, "P", "prompt tokens (default 128)"},
 		{"gen", CLI_INT, &gen, "G", "tokens generated (default 32)"},
+		{"device", CLI_STR, &device, "D", "cpu (default) or gpu: llmcap's CUDA kernels on the first NVIDIA GPU"},
 		{"threads", CLI_INT, &threads, "T", "threads (default: one per physical core)"},
 		{"runs", CLI_INT, &runs, "R", "timed runs after a warm-up, median taken (default 3)"},
 		{"layers", CLI_INT, &layers, "L", "time a synthetic model on its first L layers (default: all that fit)"},
@@ -97,7 +99,14 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 			"tokens of warm-up, within --ctx; --threads and --layers 0 or more\n", MAX_RUNS);
 		return CLI_USAGE;
 	}
+	if (device && strcmp(device, "cpu") != 0 && strcmp(device, "gpu") != 0) {
+		fprintf(stderr, "llmcap verify: --device %s: use cpu or gpu\n", device);
+		return CLI_USAGE;
+	}
+	const int gpu = device && !strcmp(device, "gpu");
 	char err[1024] = "";
+	struct kern_cuda *cu = NULL;
+	struct kern_cuda_model *gm = NULL;
 	struct cli_model *cm = calloc(1, sizeof *cm);
 	struct hw_spec *h = calloc(1, sizeof *h);
 	struct sim_weights *w = calloc(1, sizeof *w);
@@ -115,8 +124,13 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 	}
 	if ((rc = cli_model_load("verify", gguf ? gguf : model, cm)) != CLI_OK)
 		goto out;
-	if ((rc = cli_hw("verify", "this", h)) != CLI_OK)
+	if ((rc = cli_hw("verify", "this", h)) != CLI_OK || (rc = cli_hw_for_device("verify", h, gpu)) != CLI_OK)
 		goto out;
+	if (gpu && kern_cuda_open(&cu, 0, err, sizeof err) != 0) {
+		fprintf(stderr, "llmcap verify: --device gpu: %s\n", err);
+		rc = CLI_FAIL;
+		goto out;
+	}
 	if (cm->kind == CLI_MODEL_GGUF) {
 		snprintf(path, sizeof path, "%s", gguf ? gguf : model);
 		if (quant)
@@ -140,6 +154,9 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 			double per_layer = (fw.total_bytes - fw.embd_bytes - fw.output_bytes) / cm->m.n_layer *
 				mdb_qtype_bpw(qt->id) / 8.5;
 			double room = h->host.memory_available_gb * GIB * 0.5 - fw.embd_bytes * 2;
+			size_t gfree = 0, gtotal = 0;
+			if (cu && kern_cuda_mem(cu, &gfree, &gtotal) == 0 && gfree * 0.8 - fw.embd_bytes * 2 < room)
+				room = gfree * 0.8 - fw.embd_bytes * 2; /* and on the GPU */
 			int fitl = per_layer > 0 ? (int)(room / per_layer) : nl;
 			if (fitl < 1)
 				fitl = 1;
@@ -187,25 +204,26 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 		snprintf(run_m.id, sizeof run_m.id, "%s", cm->m.id), snprintf(run_m.name, sizeof run_m.name, "%s", cm->m.name);
 	struct kern_table kt;
 	kern_table_init(&kt, kern_cpu_features());
-	int krc = kern_model_open(&km, path, &kt, ctx, QT_F16, err, sizeof err);
+	int krc = gpu ? kern_cuda_model_open(&gm, cu, path, ctx, err, sizeof err)
+		      : kern_model_open(&km, path, &kt, ctx, QT_F16, err, sizeof err);
 	if (synthetic && !save)
-		unlink(path); /* mapped: nothing is left on disk whatever happens next */
+		unlink(path); /* mapped (or on the GPU): nothing is left on disk whatever happens next */
 	if (krc != 0) {
 		fprintf(stderr, "llmcap verify: %s\n", err);
-		rc = krc == -2 ? CLI_USAGE : CLI_FAIL;
+		rc = krc == (gpu ? -3 : -2) ? CLI_USAGE : CLI_FAIL;
 		goto out;
 	}
-	if (kern_pool_new(&pool, threads, 1, err, sizeof err) != 0) {
+	if (!gpu && kern_pool_new(&pool, threads, 1, err, sizeof err) != 0) {
 		fprintf(stderr, "llmcap verify: %s\n", err);
 		rc = CLI_FAIL;
 		goto out;
 	}
-	int nth = kern_pool_threads(pool);
+	int nth = gpu ? 1 : kern_pool_threads(pool);
 	/* prediction first: engine llmcap, this machine, the threads used */
 	struct sim_eff eff;
 	sim_eff_default("llmcap", &eff, err, sizeof err);
-	cli_calibration_apply(h, w, nth, &eff); /* when calibrated: said in the assumptions */
-	if (nth < h->host.cores && h->host.cores > 0) {
+	cli_calibration_apply(h, w, gpu ? 0 : nth, &eff); /* when calibrated: said in the assumptions */
+	if (!gpu && nth < h->host.cores && h->host.cores > 0) {
 		/* fewer threads than cores: compute peaks scale down */
 		h->host.fp32_gflops *= (double)nth / h->host.cores;
 		h->host.int8_gops *= (double)nth / h->host.cores;
@@ -215,16 +233,19 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 	wl.ctx = ctx;
 	wl.prompt = prompt;
 	wl.gen = gen;
+	if (gpu)
+		wl.gpu_layers = run_m.n_layer; /* every layer on the GPU, as run */
 	if (sim_predict(h, &run_m, w, &wl, &eff, p, err, sizeof err) != 0) {
 		fprintf(stderr, "llmcap verify: %s\n", err);
 		rc = CLI_USAGE;
 		goto out;
 	}
 	if (!json && isatty(2))
-		fprintf(stderr, "running prefill %d + decode %d tokens, %d runs, %d threads...\n", prompt, gen,
-			runs, nth);
+		fprintf(stderr, "running prefill %d + decode %d tokens, %d runs, %s...\n", prompt, gen, runs,
+			gpu ? kern_cuda_device_name(cu) : nth == 1 ? "1 thread" : "threads");
 	res->n = runs;
-	if (kern_model_time(km, pool, prompt, gen, runs, res->pp, res->tg, err, sizeof err) != 0) {
+	if ((gpu ? kern_cuda_model_time(gm, prompt, gen, runs, res->pp, res->tg, err, sizeof err)
+		 : kern_model_time(km, pool, prompt, gen, runs, res->pp, res->tg, err, sizeof err)) != 0) {
 		fprintf(stderr, "llmcap verify: %s\n", err);
 		rc = CLI_FAIL;
 		goto out;
@@ -242,6 +263,9 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 		cJSON_AddStringToObject(o, "hardware", h->name);
 		cJSON_AddStringToObject(o, "engine", "llmcap");
 		cJSON_AddNumberToObject(o, "threads", nth);
+		cJSON_AddStringToObject(o, "device", gpu ? "gpu" : "cpu");
+		if (gpu)
+			cJSON_AddStringToObject(o, "device_name", kern_cuda_device_name(cu));
 		cJSON *wk = cJSON_AddObjectToObject(o, "workload");
 		cJSON_AddNumberToObject(wk, "ctx", ctx);
 		cJSON_AddNumberToObject(wk, "prompt", prompt);
@@ -275,8 +299,12 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 		printf("%s\n", text);
 		free(text);
 	} else {
-		printf("%s, %s on %s — llmcap's kernels, %d threads\n", run_m.name[0] ? run_m.name : run_m.id,
-		       w->quant, h->name, nth);
+		if (gpu)
+			printf("%s, %s on %s — llmcap's CUDA kernels\n", run_m.name[0] ? run_m.name : run_m.id,
+			       w->quant, kern_cuda_device_name(cu));
+		else
+			printf("%s, %s on %s — llmcap's kernels, %d threads\n", run_m.name[0] ? run_m.name : run_m.id,
+			       w->quant, h->name, nth);
 		if (synthetic)
 			printf("  synthetic file of the model's shape with random weights%s\n",
 			       run_m.n_layer < full_layers ? "" : "");
@@ -308,6 +336,8 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 out:
 	if (km)
 		kern_model_close(km);
+	kern_cuda_model_close(gm);
+	kern_cuda_close(cu);
 	if (pool)
 		kern_pool_delete(pool);
 	if (g)
@@ -328,8 +358,8 @@ out:
 
 const struct cli_cmd cmd_verify = {
 	"verify", "Run the model with llmcap's kernels and compare with the prediction",
-	"verify --model M [--quant Q] [--gguf FILE] [--ctx N] [--prompt P] [--gen G] [--threads T]\n"
-	"              [--runs R] [--layers L] [--save-gguf FILE] [--json]",
+	"verify --model M [--quant Q] [--gguf FILE] [--device cpu|gpu] [--ctx N] [--prompt P] [--gen G]\n"
+	"              [--threads T] [--runs R] [--layers L] [--save-gguf FILE] [--json]",
 	"The simulator predicts prefill and decode tokens/s for this machine with the\n"
 	"llmcap engine, then llmcap's kernels run the model: a real GGUF file (--gguf,\n"
 	"or --model FILE.gguf), or for a catalog model a synthetic file of its shape with\n"
@@ -337,6 +367,12 @@ const struct cli_cmd cmd_verify = {
 	"it is mapped, or kept at --save-gguf FILE). A model too large for half of the\n"
 	"memory available is timed on its first layers, and the output says so. Prints\n"
 	"predicted, measured (median and range of --runs runs after a warm-up) and the\n"
-	"error of each.",
+	"error of each.\n\n"
+	"--device gpu runs llmcap's CUDA kernels on the first NVIDIA GPU instead (weights\n"
+	"uploaded once; decode one token a step as a CUDA graph, prefill 64-token\n"
+	"micro-batches through the same matrix kernels 8 tokens at a time), and the\n"
+	"prediction is for every layer on that GPU with the probe's measured figures\n"
+	"(and calibrate --device gpu's factors when measured). The default, cpu,\n"
+	"predicts for the CPU alone even on a machine with a GPU.",
 	NULL, NULL, verify_main,
 };

@@ -56,4 +56,16 @@ int cli_workload(const char *cmd, const struct cli_wl_args *a, struct sim_worklo
 int cli_calibration_apply(const struct hw_spec *h, const struct sim_weights *w, int threads,
 			  struct sim_eff *e);
 
+/* ---- the GPU (cli/gpu.c) ------------------------------------------------ */
+/* verify/calibrate --device: gpu keeps the first NVIDIA (CUDA) GPU of h
+ * as its only accelerator (CLI_FAIL with a message when there is none);
+ * cpu drops the accelerators, so the prediction is for the CPU. */
+int cli_hw_for_device(const char *cmd, struct hw_spec *h, int gpu);
+/* The GPU factors measured by `llmcap calibrate --device gpu` on this
+ * machine (calibration-gpu.json, same fingerprint): 0 applied, -1 none.
+ * cli_calibration_apply calls it after the CPU factors. */
+int cli_calibration_gpu_apply(const struct hw_spec *h, const struct sim_weights *w, struct sim_eff *e);
+/* `llmcap calibrate --device gpu`: a CLI exit code. */
+int cli_calibrate_gpu(int json);
+
 #endif
