@@ -262,8 +262,16 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 {
 	const char *engine = NULL, *device = NULL;
 	int json = 0, help = 0, threads = 0;
+	struct cli_calib_llama lo = {0};
+	lo.reps = 3;
 	const struct cli_opt opts[] = {
-		{"engine", CLI_STR, &engine, "E", "llmcap (default); llama.cpp arrives with the engine profiles"},
+		{"engine", CLI_STR, &engine, "E", "llmcap (default): llmcap's kernels; llama.cpp: time llama-bench and fit its profile"},
+		{"llama-bench", CLI_STR, &lo.llama_bench, "PATH", "llama.cpp's llama-bench (default: the one on PATH)"},
+		{"full", CLI_FLAG, &lo.full, NULL, "llama.cpp: also time Llama-3.1-8B's shape (Q4_0, Q8_0, F16; needs ~25 GB)"},
+		{"reps", CLI_INT, &lo.reps, "R", "llama.cpp: llama-bench repetitions per test (default 3)"},
+		{"from", CLI_STR, &lo.from, "RECORD", "llama.cpp: refit a recorded run file (llmcap.enginebench/1) instead of running"},
+		{"save-runs", CLI_STR, &lo.save_runs, "FILE", "llama.cpp: also write the timed runs (llmcap.enginebench/1)"},
+		{"out", CLI_STR, &lo.out, "FILE", "llama.cpp: also write the fitted profile (llmcap.engines/1)"},
 		{"device", CLI_STR, &device, "D", "cpu (default) or gpu: llmcap's CUDA kernels on the first NVIDIA GPU"},
 		{"threads", CLI_INT, &threads, "T", "threads (default: one per physical core)"},
 		{"json", CLI_FLAG, &json, NULL, "print the llmcap.calibration/1 object"},
@@ -272,14 +280,30 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 	int rc = cli_parse(cmd, argc, argv, opts, &help, NULL, 0, NULL);
 	if (rc != CLI_OK || help)
 		return rc;
-	if (engine && strcmp(engine, "llmcap") != 0) {
-		fprintf(stderr, "llmcap calibrate: --engine %s is not built yet (llama.cpp engine profiles "
-			"arrive with their own work); use --engine llmcap\n", engine);
+	int llama = engine && (strcmp(engine, "llama.cpp") == 0 || strcmp(engine, "llamacpp") == 0);
+	if (engine && strcmp(engine, "llmcap") != 0 && !llama) {
+		fprintf(stderr, "llmcap calibrate: unknown engine '%s'; use --engine llmcap or --engine "
+			"llama.cpp\n", engine);
 		return CLI_USAGE;
 	}
 	if (device && strcmp(device, "cpu") != 0 && strcmp(device, "gpu") != 0) {
 		fprintf(stderr, "llmcap calibrate: --device %s: use cpu or gpu\n", device);
 		return CLI_USAGE;
+	}
+	if (!llama && (lo.llama_bench || lo.full || lo.from || lo.save_runs || lo.out)) {
+		fprintf(stderr, "llmcap calibrate: --llama-bench, --full, --from, --save-runs and --out "
+			"go with --engine llama.cpp\n");
+		return CLI_USAGE;
+	}
+	if (llama) {
+		if (threads < 0 || threads > 1024 || lo.reps < 1 || lo.reps > 100) {
+			fprintf(stderr, "llmcap calibrate: --threads 0 (all cores) to 1024, --reps 1 to 100\n");
+			return CLI_USAGE;
+		}
+		lo.device = device;
+		lo.threads = threads;
+		lo.json = json;
+		return cli_calibrate_llama(&lo);
 	}
 	if (device && !strcmp(device, "gpu"))
 		return cli_calibrate_gpu(json); /* cli/gpu.c */
@@ -454,8 +478,10 @@ out:
 }
 
 const struct cli_cmd cmd_calibrate = {
-	"calibrate", "Measure llmcap's kernels on this machine for the simulator",
-	"calibrate [--engine llmcap] [--device cpu|gpu] [--threads T] [--json]",
+	"calibrate", "Measure an engine (llmcap's kernels, or llama.cpp) on this machine",
+	"calibrate [--engine llmcap|llama.cpp] [--device cpu|gpu] [--threads T] [--json]\n"
+	"       calibrate --engine llama.cpp [--llama-bench PATH] [--full] [--reps R]\n"
+	"                 [--save-runs FILE] [--out FILE] | --from RECORD",
 	"Times llmcap's kernels on this machine: matrix-vector products of every tensor\n"
 	"type far beyond the caches (the share of the probe's read bandwidth decode\n"
 	"reaches), and a small synthetic model end to end (Llama-3.2-1B's shape, first 4\n"
@@ -468,6 +494,16 @@ const struct cli_cmd cmd_calibrate = {
 	"matrix-vector products of every type against the GPU's measured bandwidth, the\n"
 	"fixed costs per layer and per token of a decode step and the share of the FP16\n"
 	"peak prefill reaches (Llama-3.2-1B's shape, 2 and 10 layers), checked on\n"
-	"Llama-3.1-8B's shape; written to calibration-gpu.json beside it.",
+	"Llama-3.1-8B's shape; written to calibration-gpu.json beside it.\n\n"
+	"--engine llama.cpp times llama.cpp itself: llmcap writes synthetic GGUF files\n"
+	"(SmolLM2-135M's shape at 30 and 4 layers for the fixed costs; Llama-3.2-1B's in\n"
+	"Q4_0, Q8_0 and F16; with --full also Llama-3.1-8B's) into a temporary directory,\n"
+	"runs llama-bench -p 512 -n 128 on each (every layer on the GPU with --device\n"
+	"gpu), fits the profile (decode share of bandwidth and prefill share of peak per\n"
+	"type, fixed costs per token and per layer) through the simulator and writes it\n"
+	"to $XDG_CACHE_HOME/llmcap/engine-llama.cpp.json; plan/fit --hw this with\n"
+	"--engine llama.cpp (the default) then use it instead of the shipped profile.\n"
+	"The files are removed as soon as each is timed, and on Ctrl-C. A few minutes on\n"
+	"a laptop CPU (--full: tens of minutes). --from refits a recorded run file.",
 	NULL, NULL, calibrate_main,
 };

@@ -43,10 +43,9 @@ static int run_machines(const char *cmd, const struct buy_opts *o, const struct 
 {
 	char err[1024] = "";
 	struct sim_eff eff;
-	if (sim_eff_default(o->engine, &eff, err, sizeof err) != 0) {
-		fprintf(stderr, "llmcap %s: %s\n", cmd, err);
-		return CLI_USAGE;
-	}
+	int erc = cli_engine_eff(cmd, o->engine, &eff);
+	if (erc != CLI_OK)
+		return erc;
 	struct cli_model *cm = calloc(1, sizeof *cm);
 	struct sim_weights *w = calloc(1, sizeof *w);
 	struct sim_pred *preds = calloc((size_t)(n ? n : 1), sizeof *preds);
@@ -99,6 +98,7 @@ static int run_machines(const char *cmd, const struct buy_opts *o, const struct 
 	}
 	rc = CLI_OK;
 out:
+	cli_engine_free(&eff);
 	if (cm)
 		cli_model_free(cm);
 	free(cm);

@@ -53,6 +53,7 @@ void cli_fit_free(struct cli_fit *f)
 {
 	free(f->cands);
 	free(f->rows);
+	cli_engine_free(&f->eff);
 	mdb_models_free(&f->models);
 	f->cands = NULL;
 	f->rows = NULL;
@@ -64,18 +65,20 @@ int cli_fit_rank(const char *cmdname, const struct hw_spec *h, const struct cli_
 {
 	char err[1024] = "";
 	memset(f, 0, sizeof *f);
-	if (sim_eff_default(engine, &f->eff, err, sizeof err) != 0) {
-		fprintf(stderr, "llmcap %s: %s\n", cmdname, err);
-		return CLI_USAGE;
-	}
-	int rc = cli_workload(cmdname, a, &f->wl);
+	int rc = cli_engine_eff(cmdname, engine, &f->eff);
 	if (rc != CLI_OK)
 		return rc;
+	rc = cli_workload(cmdname, a, &f->wl);
+	if (rc != CLI_OK) {
+		cli_engine_free(&f->eff);
+		return rc;
+	}
 	const struct sim_workload wl = f->wl;
 	struct mdb_models *c = &f->models;
 	if ((rc = mdb_models_load(c, NULL, err, sizeof err)) != 0) {
 		fprintf(stderr, "llmcap %s: %s\n", cmdname, err);
 		mdb_models_free(c);
+		cli_engine_free(&f->eff);
 		return rc == -2 ? CLI_USAGE : CLI_FAIL;
 	}
 	int nc = c->n * N_FIT_QUANTS;

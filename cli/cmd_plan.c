@@ -31,10 +31,8 @@ static int plan_main(const struct cli_cmd *cmd, int argc, char **argv)
 		return rc;
 	char err[1024] = "";
 	struct sim_eff eff;
-	if (sim_eff_default(engine, &eff, err, sizeof err) != 0) {
-		fprintf(stderr, "llmcap plan: %s\n", err);
-		return CLI_USAGE;
-	}
+	if ((rc = cli_engine_eff("plan", engine, &eff)) != CLI_OK)
+		return rc;
 	struct cli_model *cm = calloc(1, sizeof *cm);
 	struct sim_weights *w = calloc(1, sizeof *w);
 	struct sim_pred *p = calloc(1, sizeof *p);
@@ -58,7 +56,8 @@ static int plan_main(const struct cli_cmd *cmd, int argc, char **argv)
 	}
 	if ((rc = cli_hw("plan", hw, h)) != CLI_OK)
 		goto out;
-	cli_calibration_apply(h, w, 0, &eff); /* --hw this --engine llmcap, when calibrated */
+	if (cli_calibration_apply(h, w, 0, &eff) == 0) /* --hw this --engine llmcap, calibrated */
+		cli_engine_free(&eff);
 	if (sim_predict(h, &cm->m, w, &wl, &eff, p, err, sizeof err) != 0) {
 		fprintf(stderr, "llmcap plan: %s\n", err);
 		rc = CLI_USAGE;
@@ -79,6 +78,7 @@ static int plan_main(const struct cli_cmd *cmd, int argc, char **argv)
 	}
 	rc = CLI_OK;
 out:
+	cli_engine_free(&eff);
 	if (cm)
 		cli_model_free(cm);
 	free(cm);

@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "cli/fit.h"
 #include "cli/resolve.h"
+#include "simulator/profile.h"
 #include "reports/report.h"
 
 #define REPORT_MAX_MODELS 8     /* --model */
@@ -307,17 +308,27 @@ static int report_main(const struct cli_cmd *cmd, int argc, char **argv)
 							 oc.pre_flops_tok * x->pred->prefill_tps / 1e9};
 		nt++;
 	}
-	int nc = ceilings(h, &fr->eff, ceil_);
+	/* the ceilings at the engine's factors for this machine (profiles:
+	 * the Q4_0 decode and prefill factors, the commonest quantized case) */
+	struct sim_eff ce = fr->eff;
+	if (ce.prof) {
+		char e2[256];
+		if (sim_eff_from_profiles(ce.prof, ce.engine, h, NULL, &ce, e2, sizeof e2) != 0)
+			ce = fr->eff;
+		ce.prof = NULL;
+	}
+	int nc = ceilings(h, &ce, ceil_);
 	char roof_note[600];
 	snprintf(roof_note, sizeof roof_note,
 		 "Operating points (predicted) at the fit's workload: a decoded token reads the weights "
 		 "it uses (MoE: the shared part and the top-k routed experts) and the KV cache of %lld "
 		 "tokens; a prefill micro-batch of up to %d tokens reads the weights once. FLOPs: 2 per "
-		 "active weight plus attention. Dashed ceilings: peak x the %s efficiency defaults "
+		 "active weight plus attention. Dashed ceilings: peak x %s's %s factors for Q4_0 "
 		 "(%.0f%% of bandwidth, %.0f%% of compute). Counted by llmcap report; "
 		 "llmcap plan shows where each step's time goes.",
-		 (long long)(fr->wl.depth + fr->wl.prompt), fr->eff.ubatch, fr->eff.engine,
-		 100 * fr->eff.host_bw, 100 * fr->eff.host_mm);
+		 (long long)(fr->wl.depth + fr->wl.prompt), fr->eff.ubatch, ce.engine,
+		 ce.calibrated ? "calibrated" : fr->eff.prof ? "profile" : "default",
+		 100 * ce.host_bw, 100 * ce.host_mm);
 
 	if (nm > 0) {
 		int lrc = mdb_hw_catalog_load(&cat, err, sizeof err);

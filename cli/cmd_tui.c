@@ -49,20 +49,19 @@ static int tui_main(const struct cli_cmd *cmd, int argc, char **argv)
 	if (rc != CLI_OK || help)
 		return rc;
 	char err[1024] = "";
-	struct sim_eff eff;
-	if (sim_eff_default(engine, &eff, err, sizeof err) != 0) {
-		fprintf(stderr, "llmcap tui: %s\n", err);
-		return CLI_USAGE;
-	}
 	if (ctx < 0 || ctx > (1 << 24) || !(min_tps > 0)) {
 		fprintf(stderr, "llmcap tui: --ctx must be 1 to 16777216 and --min-tps more than 0\n");
 		return CLI_USAGE;
 	}
+	struct sim_eff eff;
+	if ((rc = cli_engine_eff("tui", engine, &eff)) != CLI_OK)
+		return rc;
 	struct hw_spec *this_hw = calloc(1, sizeof *this_hw), *spec = calloc(1, sizeof *spec);
 	struct probe_profile *p = calloc(1, sizeof *p);
 	if (!this_hw || !spec || !p) {
 		fprintf(stderr, "llmcap tui: out of memory\n");
 		free(this_hw), free(spec), free(p);
+		cli_engine_free(&eff);
 		return CLI_FAIL;
 	}
 	int have_this = cli_cache_load(p, err, sizeof err) == 0;
@@ -75,6 +74,7 @@ static int tui_main(const struct cli_cmd *cmd, int argc, char **argv)
 		.min_tps = min_tps,
 		.ctx = ctx,
 		.engine = engine,
+		.eff = &eff,
 		.probe = tui_probe,
 		.timing_log = getenv("LLMCAP_TUI_LOG"),
 	};
@@ -94,6 +94,7 @@ static int tui_main(const struct cli_cmd *cmd, int argc, char **argv)
 	}
 	free(this_hw);
 	free(spec);
+	cli_engine_free(&eff);
 	return rc;
 }
 

@@ -70,6 +70,7 @@ static void jnum(cJSON *o, const char *k, double v)
 static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 {
 	const char *model = NULL, *quant = NULL, *gguf = NULL, *save = NULL, *device = NULL;
+	const char *engine = NULL, *llama_bench = NULL;
 	int ctx = 2048, prompt = 128, gen = 32, threads = 0, runs = 3, layers = 0, json = 0, help = 0;
 	const struct cli_opt opts[] = {
 		{"model", CLI_STR, &model, "M", "catalog id (a synthetic file of its shape), a .gguf or a config.json"},
@@ -79,6 +80,8 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 		{"prompt", CLI_INT, &prompt, "P", "prompt tokens (default 128)"},
 		{"gen", CLI_INT, &gen, "G", "tokens generated (default 32)"},
 		{"device", CLI_STR, &device, "D", "cpu (default) or gpu: llmcap's CUDA kernels on the first NVIDIA GPU"},
+		{"engine", CLI_STR, &engine, "E", "llmcap (default): llmcap's kernels; llama.cpp: llama-bench on the same file"},
+		{"llama-bench", CLI_STR, &llama_bench, "PATH", "llama.cpp's llama-bench for --engine llama.cpp (default: on PATH)"},
 		{"threads", CLI_INT, &threads, "T", "threads (default: one per physical core)"},
 		{"runs", CLI_INT, &runs, "R", "timed runs after a warm-up, median taken (default 3)"},
 		{"layers", CLI_INT, &layers, "L", "time a synthetic model on its first L layers (default: all that fit)"},
@@ -91,6 +94,16 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 		return rc;
 	if (!model && !gguf) {
 		fprintf(stderr, "llmcap verify: give --model M (a catalog id, .gguf or config.json) or --gguf FILE\n");
+		return CLI_USAGE;
+	}
+	int llama = engine && (!strcmp(engine, "llama.cpp") || !strcmp(engine, "llamacpp"));
+	if (engine && !llama && strcmp(engine, "llmcap") != 0) {
+		fprintf(stderr, "llmcap verify: unknown engine '%s'; use --engine llmcap or --engine llama.cpp\n",
+			engine);
+		return CLI_USAGE;
+	}
+	if (llama_bench && !llama) {
+		fprintf(stderr, "llmcap verify: --llama-bench goes with --engine llama.cpp\n");
 		return CLI_USAGE;
 	}
 	if (runs < 1 || runs > MAX_RUNS || prompt < 0 || gen < 0 || prompt + gen < 1 || ctx < 16 ||
@@ -202,6 +215,13 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 	}
 	if (synthetic)
 		snprintf(run_m.id, sizeof run_m.id, "%s", cm->m.id), snprintf(run_m.name, sizeof run_m.name, "%s", cm->m.name);
+	if (llama) {
+		struct cli_verify_llama va = {llama_bench, path, h, &run_m, w, synthetic,
+					      synthetic ? full_layers : run_m.n_layer, prompt, gen, runs,
+					      threads, gpu, json};
+		rc = cli_verify_llama(&va);
+		goto out;
+	}
 	struct kern_table kt;
 	kern_table_init(&kt, kern_cpu_features());
 	int krc = gpu ? kern_cuda_model_open(&gm, cu, path, ctx, err, sizeof err)

@@ -68,4 +68,46 @@ int cli_calibration_gpu_apply(const struct hw_spec *h, const struct sim_weights 
 /* `llmcap calibrate --device gpu`: a CLI exit code. */
 int cli_calibrate_gpu(int json);
 
+/* ---- engines (cli/engine.c) ------------------------------------------ */
+/* The defaults of engine and the profiles predictions take their factors
+ * from: the shipped ones (model_db/data/engines.json) and those
+ * `llmcap calibrate --engine llama.cpp` measured on this machine
+ * ($XDG_CACHE_HOME/llmcap/engine-llama.cpp.json, used for --hw this
+ * only). Sets e->prof; free with cli_engine_free. A CLI exit code. */
+int cli_engine_eff(const char *cmd, const char *engine, struct sim_eff *e);
+void cli_engine_free(struct sim_eff *e);
+
+/* llama-bench: given (must be executable), else the first on PATH.
+ * 0 with the path in out, -1 none. */
+int cli_llama_bench_find(const char *given, char *out, size_t n);
+/* Runs lb -m model -p P -n G -r R -t T -ngl N -o json with the terminal
+ * signals held meanwhile. 0 and *json (malloc'd) = its stdout; -1 failed
+ * (err has its last stderr line); -3 interrupted (Ctrl-C). */
+int cli_llama_bench_run(const char *lb, const char *model, int n_prompt, int n_gen, int reps,
+			int threads, int ngl, char **json, size_t *json_len, char *err, size_t errlen);
+
+struct cli_calib_llama {
+	const char *llama_bench;    /* --llama-bench, or NULL: PATH */
+	const char *from;           /* --from RECORD: refit recorded runs instead */
+	const char *save_runs;      /* --save-runs FILE: the run record */
+	const char *out;            /* --out FILE: the fitted profile (llmcap.engines/1) */
+	const char *device;         /* "cpu" (default) or "gpu" */
+	int threads, reps, full, json;
+};
+/* `llmcap calibrate --engine llama.cpp`. A CLI exit code. */
+int cli_calibrate_llama(const struct cli_calib_llama *o);
+
+/* `llmcap verify --engine llama.cpp` (cli/verify_llama.c): predicts with
+ * llama.cpp's profile and runs llama-bench on path. A CLI exit code. */
+struct cli_verify_llama {
+	const char *llama_bench;    /* or NULL: PATH */
+	const char *path;           /* the GGUF file (kept until llama-bench is done) */
+	const struct hw_spec *h;    /* this machine */
+	const struct mdb_model *m;  /* the model as in the file */
+	const struct sim_weights *w;
+	int synthetic, full_layers;
+	int prompt, gen, runs, threads, gpu, json;
+};
+int cli_verify_llama(const struct cli_verify_llama *a);
+
 #endif

@@ -45,6 +45,7 @@ if [ -z "${LLAMA_BENCH:-}" ]; then
 		cmake -S build/llamacpp-src/llama.cpp -B "$B" -DCMAKE_BUILD_TYPE=Release \
 			-DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF \
 			-DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DBUILD_SHARED_LIBS=OFF \
+			-DLLAMA_BUILD_COMMIT="${LLAMA_COMMIT:-0c1e57098bba}" -DLLAMA_BUILD_NUMBER=0 \
 			$EXTRA > "$OUT/cmake.log" 2>&1 || { tail -20 "$OUT/cmake.log"; exit 1; }
 		cmake --build "$B" --target llama-bench -j"$NPROC" > "$OUT/build.log" 2>&1 ||
 			{ tail -30 "$OUT/build.log"; exit 1; }

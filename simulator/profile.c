@@ -106,6 +106,8 @@ static int parse_profile(const cJSON *o, int idx, const char *origin, struct sim
 	if (get_n(o, "threads", 0, 0, 4096, &th, where, err, errlen) ||
 	    get_n(o, "token_s", 1, 0, 1, &p->token_s, where, err, errlen) ||
 	    get_n(o, "layer_s", 1, 0, 0.1, &p->layer_s, where, err, errlen) ||
+	    get_n(o, "prefill_step_s", 0, 0, 1, &p->step_pp_s, where, err, errlen) ||
+	    get_n(o, "prefill_layer_s", 0, 0, 0.1, &p->layer_pp_s, where, err, errlen) ||
 	    get_n(o, "band", 1, 0.01, 5, &p->band, where, err, errlen) ||
 	    get_n(o, "runs", 0, 0, 100000, &runs, where, err, errlen) ||
 	    get_n(o, "max_err", 0, 0, 100, &p->max_err, where, err, errlen))
@@ -194,7 +196,7 @@ int sim_profiles_parse(const char *text, size_t len, const char *origin, struct 
 		struct sim_profile p;
 		if ((rc = parse_profile(x, i, origin, &p, err, errlen)))
 			goto out;
-		if (ps->n >= SIM_PROF_MAX && !sim_profile_find(ps, p.engine, p.backend)) {
+		if (ps->n >= SIM_PROF_MAX) {
 			rc = fail(err, errlen, "%s: more than %d profiles", origin, SIM_PROF_MAX);
 			goto out;
 		}
@@ -248,6 +250,10 @@ char *sim_profiles_json(const struct sim_profile *ps, int n)
 			cJSON_AddNumberToObject(o, "threads", p->threads);
 		num(o, "token_s", p->token_s, 1e8);
 		num(o, "layer_s", p->layer_s, 1e9);
+		if (isfinite(p->step_pp_s))
+			num(o, "prefill_step_s", p->step_pp_s, 1e8);
+		if (isfinite(p->layer_pp_s))
+			num(o, "prefill_layer_s", p->layer_pp_s, 1e9);
 		num(o, "band", p->band, 1e3);
 		if (p->n_runs > 0) {
 			cJSON_AddNumberToObject(o, "runs", p->n_runs);
@@ -286,22 +292,44 @@ char *sim_profiles_json(const struct sim_profile *ps, int n)
 	return s;
 }
 
+static int is_calibrated(const struct sim_profile *p)
+{
+	return strcmp(p->status, "calibrated") == 0;
+}
+
 const struct sim_profile *sim_profile_find(const struct sim_profiles *ps, const char *engine,
 					   const char *backend)
 {
 	for (int i = 0; i < ps->n; i++)
-		if (strcmp(ps->p[i].engine, engine) == 0 && strcmp(ps->p[i].backend, backend) == 0)
+		if (strcmp(ps->p[i].engine, engine) == 0 && strcmp(ps->p[i].backend, backend) == 0 &&
+		    !is_calibrated(&ps->p[i]))
 			return &ps->p[i];
 	return NULL;
 }
 
+const struct sim_profile *sim_profile_for(const struct sim_profiles *ps, const char *engine,
+					  const char *backend, const struct hw_spec *h)
+{
+	if (h && h->measured && h->fingerprint[0])
+		for (int i = 0; i < ps->n; i++) {
+			const struct sim_profile *p = &ps->p[i];
+			if (is_calibrated(p) && strcmp(p->engine, engine) == 0 &&
+			    strcmp(p->backend, backend) == 0 && strcmp(p->fingerprint, h->fingerprint) == 0)
+				return p;
+		}
+	return sim_profile_find(ps, engine, backend);
+}
+
 void sim_profiles_put(struct sim_profiles *ps, const struct sim_profile *p)
 {
-	for (int i = 0; i < ps->n; i++)
-		if (strcmp(ps->p[i].engine, p->engine) == 0 && strcmp(ps->p[i].backend, p->backend) == 0) {
+	for (int i = 0; i < ps->n; i++) {
+		const struct sim_profile *q = &ps->p[i];
+		if (strcmp(q->engine, p->engine) == 0 && strcmp(q->backend, p->backend) == 0 &&
+		    is_calibrated(q) == is_calibrated(p) && strcmp(q->fingerprint, p->fingerprint) == 0) {
 			ps->p[i] = *p;
 			return;
 		}
+	}
 	if (ps->n < SIM_PROF_MAX)
 		ps->p[ps->n++] = *p;
 }
@@ -379,10 +407,10 @@ int sim_eff_from_profiles(const struct sim_profiles *ps, const char *engine,
 {
 	if (sim_eff_default(engine, e, err, errlen) != 0)
 		return -2;
-	const struct sim_profile *cpu = sim_profile_find(ps, e->engine, "cpu");
+	const struct sim_profile *cpu = sim_profile_for(ps, e->engine, "cpu", h);
 	const struct hw_accel *g = h ? pick_gpu(h) : NULL;
-	const struct sim_profile *gp = g ? sim_profile_find(ps, e->engine, sim_profile_backend(g->backend))
-					 : NULL;
+	const struct sim_profile *gp =
+		g ? sim_profile_for(ps, e->engine, sim_profile_backend(g->backend), h) : NULL;
 	if (!cpu && !gp)
 		return 0; /* the written-down defaults, which say so */
 	int type = w ? w->main_type : QT_Q4_0;
@@ -407,6 +435,8 @@ int sim_eff_from_profiles(const struct sim_profiles *ps, const char *engine,
 			at += (size_t)snprintf(src + at, sizeof src - at, "%s", note);
 		e->host_vec = 1.0;
 		e->layer_host_s = cpu->layer_s;
+		e->layer_host_pp_s = cpu->layer_pp_s;
+		e->step_pp_s = cpu->step_pp_s;
 		e->token_s = cpu->token_s;
 		band = cpu->band;
 	}
@@ -428,6 +458,8 @@ int sim_eff_from_profiles(const struct sim_profiles *ps, const char *engine,
 		if (at < sizeof src)
 			at += (size_t)snprintf(src + at, sizeof src - at, "%s", note);
 		e->layer_gpu_s = gp->layer_s;
+		e->layer_gpu_pp_s = gp->layer_pp_s;
+		e->step_pp_s = gp->step_pp_s;
 		e->token_s = gp->token_s;
 		band = fmax(band, gp->band);
 	}

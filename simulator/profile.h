@@ -51,7 +51,9 @@ struct sim_profile {
 	char fingerprint[24];      /* calibrated: the machine's probe fingerprint */
 	int threads;               /* CPU threads of the fit (0: not a CPU fit) */
 	double token_s;            /* fixed seconds per decoded token */
-	double layer_s;            /* fixed seconds per layer per step */
+	double layer_s;            /* fixed seconds per layer per decode step */
+	double step_pp_s;          /* fixed seconds per prefill micro-batch (NAN: none) */
+	double layer_pp_s;         /* per layer per prefill micro-batch (NAN: layer_s) */
 	double band;               /* relative error band (fit residuals, or wider when derived) */
 	int n_runs;                /* runs the fit used (0 derived) */
 	double max_err;            /* largest |fit - measured| / measured over those runs */
@@ -75,10 +77,15 @@ int sim_profiles_parse(const char *text, size_t len, const char *origin, struct 
 int sim_profiles_builtin(struct sim_profiles *ps, char *err, size_t errlen);
 /* llmcap.engines/1 text of n profiles (malloc'd; NULL out of memory). */
 char *sim_profiles_json(const struct sim_profile *p, int n);
-/* The profile of engine and backend, or NULL. */
+/* The shipped (not calibrated) profile of engine and backend, or NULL. */
 const struct sim_profile *sim_profile_find(const struct sim_profiles *ps, const char *engine,
 					   const char *backend);
-/* Puts p into ps, replacing one of the same engine and backend. */
+/* The profile of engine and backend for predictions on h: one calibrated
+ * on h itself (same probe fingerprint) first, else the shipped one. */
+const struct sim_profile *sim_profile_for(const struct sim_profiles *ps, const char *engine,
+					  const char *backend, const struct hw_spec *h);
+/* Puts p into ps, replacing one of the same engine, backend, status
+ * (calibrated or not) and fingerprint. */
 void sim_profiles_put(struct sim_profiles *ps, const struct sim_profile *p);
 
 /* The backend an engine uses for an accelerator of this hw_accel.backend

@@ -14,7 +14,7 @@
 #include "simulator/profile.h"
 
 #define BENCH_SCHEMA "llmcap.enginebench/1"
-#define MAXP (2 * SIM_PROF_TYPES + 2)
+#define MAXP (2 * SIM_PROF_TYPES + 4)
 #define MAXR (SIM_PROF_RUNS + MAXP)
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -334,7 +334,7 @@ struct fit {
 	int threads;               /* runs at this thread count only */
 	int n_types, types[SIM_PROF_TYPES];
 	int bw_i[SIM_PROF_TYPES], mm_i[SIM_PROF_TYPES];  /* parameter index or -1 */
-	int layer_i, token_i;
+	int layer_i, token_i, lpp_i, spp_i;   /* spp/lpp -1 without prefill runs */
 	int np;
 	double x0[MAXP];           /* prior (log) */
 	double prior_w;
@@ -350,7 +350,7 @@ static void eff_of(const struct fit *f, const double *x, int type, struct sim_ef
 	for (int k = 0; k < f->n_types; k++)
 		if (f->types[k] == type)
 			ti = k;
-	double bw, mm, ls, ts;
+	double bw, mm, ls, ts, lpp = NAN, spp = NAN;
 	if (f->scale_mode) {
 		const struct sim_profile *p = f->base;
 		bw = mm = NAN;
@@ -361,20 +361,27 @@ static void eff_of(const struct fit *f, const double *x, int type, struct sim_ef
 		mm *= exp(x[1]);
 		ls = p->layer_s;
 		ts = p->token_s;
+		lpp = p->layer_pp_s;
+		spp = p->step_pp_s;
 	} else {
 		bw = ti >= 0 && f->bw_i[ti] >= 0 ? exp(x[f->bw_i[ti]]) : 0.5;
 		mm = ti >= 0 && f->mm_i[ti] >= 0 ? exp(x[f->mm_i[ti]]) : 0.3;
 		ls = exp(x[f->layer_i]);
 		ts = exp(x[f->token_i]);
+		if (f->lpp_i >= 0)
+			lpp = exp(x[f->lpp_i]), spp = exp(x[f->spp_i]);
 	}
+	e->step_pp_s = spp;
 	if (!isfinite(mm))
 		mm = 0.3;
 	if (!isfinite(bw))
 		bw = 0.5;
 	if (is_cpu(f->b)) {
 		e->host_bw = bw, e->host_mm = mm, e->host_vec = 1.0, e->layer_host_s = ls;
+		e->layer_host_pp_s = lpp;
 	} else {
 		e->gpu_bw = bw, e->gpu_mm = mm, e->layer_gpu_s = ls;
+		e->layer_gpu_pp_s = lpp;
 	}
 	e->token_s = ts;
 }
@@ -450,7 +457,8 @@ static void clamp(const struct fit *f, double *x, int n)
 {
 	for (int k = 0; k < n; k++) {
 		double lo = log(1e-4), hi = log(5.0);
-		if (!f->scale_mode && (k == f->layer_i || k == f->token_i))
+		if (!f->scale_mode && (k == f->layer_i || k == f->token_i || k == f->lpp_i ||
+				       k == f->spp_i))
 			lo = log(1e-9), hi = log(0.05);
 		if (x[k] < lo)
 			x[k] = lo;
@@ -551,7 +559,7 @@ int sim_profile_fit(struct sim_bench *b, struct sim_profile *p, char *err, size_
 	struct sim_eff d;
 	sim_eff_default(b->engine, &d, NULL, 0);
 	/* parameters: per type bw (tg runs) and mm (pp runs), then the fixed costs */
-	int have_tg = 0;
+	int have_tg = 0, have_pp = 0;
 	for (int i = 0; i < b->n; i++) {
 		const struct sim_bench_run *r = &b->r[i];
 		if (r->threads != f.threads)
@@ -571,6 +579,7 @@ int sim_profile_fit(struct sim_bench *b, struct sim_profile *p, char *err, size_
 		if (r->n_prompt > 0 && f.mm_i[k] < 0)
 			f.mm_i[k] = f.np, f.x0[f.np++] = log(is_cpu(b) ? d.host_mm : d.gpu_mm);
 		have_tg |= r->n_gen > 0;
+		have_pp |= r->n_prompt > 0;
 	}
 	if (!have_tg)
 		return fail(err, errlen, "no generation (tg) runs: the decode factors need at least one");
@@ -578,6 +587,13 @@ int sim_profile_fit(struct sim_bench *b, struct sim_profile *p, char *err, size_
 	f.x0[f.np++] = log(is_cpu(b) ? d.layer_host_s : d.layer_gpu_s);
 	f.token_i = f.np;
 	f.x0[f.np++] = log(d.token_s);
+	f.lpp_i = f.spp_i = -1;
+	if (have_pp) {
+		f.lpp_i = f.np;
+		f.x0[f.np++] = log(is_cpu(b) ? d.layer_host_s : d.layer_gpu_s);
+		f.spp_i = f.np;
+		f.x0[f.np++] = log(d.token_s);
+	}
 	f.prior_w = 0.02;
 	double x[MAXP];
 	memcpy(x, f.x0, sizeof x);
@@ -595,6 +611,8 @@ int sim_profile_fit(struct sim_bench *b, struct sim_profile *p, char *err, size_
 	p->threads = is_cpu(b) ? f.threads : 0;
 	p->layer_s = exp(x[f.layer_i]);
 	p->token_s = exp(x[f.token_i]);
+	p->layer_pp_s = f.lpp_i >= 0 ? exp(x[f.lpp_i]) : NAN;
+	p->step_pp_s = f.spp_i >= 0 ? exp(x[f.spp_i]) : NAN;
 	for (int k = 0; k < f.n_types; k++) {
 		struct sim_prof_type *t = &p->t[p->n_types];
 		t->type = f.types[k];

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "simulator/sim.h"
+#include "simulator/profile.h"
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
 #define SIM_DEFAULT_SSD_GBPS 5.0
@@ -76,6 +77,7 @@ int sim_eff_default(const char *engine, struct sim_eff *e, char *err, size_t err
 	e->token_s = 200e-6;
 	e->layer_host_s = 10e-6;
 	e->layer_gpu_s = 6e-6;
+	e->step_pp_s = e->layer_host_pp_s = e->layer_gpu_pp_s = NAN;
 	e->ubatch = 512;
 	e->band = 0.30;
 	e->calibrated = 0;
@@ -520,6 +522,14 @@ struct step {
 
 struct devwork { double bytes, flops; int layers; };
 
+static double layer_cost(const struct sim_eff *e, int gpu, int decode)
+{
+	double pp = gpu ? e->layer_gpu_pp_s : e->layer_host_pp_s;
+	if (!decode && isfinite(pp))
+		return pp;
+	return gpu ? e->layer_gpu_s : e->layer_host_s;
+}
+
 static void finish_dev(const struct ctx *c, const struct devwork *d, int gpu, int decode, struct step *s)
 {
 	double bw = gpu ? c->r.gpu_bw : c->r.host_bw;
@@ -529,7 +539,7 @@ static void finish_dev(const struct ctx *c, const struct devwork *d, int gpu, in
 		s->t[gpu ? SIM_BOUND_GPU_MEM : SIM_BOUND_HOST_MEM] += tm;
 	else
 		s->t[gpu ? SIM_BOUND_GPU_COMPUTE : SIM_BOUND_HOST_COMPUTE] += tc;
-	s->t[SIM_BOUND_FIXED] += d->layers * (gpu ? c->e->layer_gpu_s : c->e->layer_host_s);
+	s->t[SIM_BOUND_FIXED] += d->layers * layer_cost(c->e, gpu, decode);
 }
 
 /* One step over n tokens per stream (decode: n = 1, B streams; prefill: a
@@ -593,7 +603,7 @@ static void eval_step(const struct ctx *c, const struct cfg *k, int64_t pos, int
 				s->t[SIM_BOUND_LINK] += t_off;
 			else
 				s->t[SIM_BOUND_GPU_COMPUTE] += t_off;
-			s->t[SIM_BOUND_FIXED] += dw[0].layers * c->e->layer_gpu_s;
+			s->t[SIM_BOUND_FIXED] += dw[0].layers * layer_cost(c->e, 1, 0);
 			dw[0].bytes = dw[0].flops = 0;
 			dw[0].layers = 0;
 		}
@@ -607,6 +617,8 @@ static void eval_step(const struct ctx *c, const struct cfg *k, int64_t pos, int
 		s->t[SIM_BOUND_SSD] += s->ssd_bytes / c->r.ssd_bps;
 	if (decode)
 		s->t[SIM_BOUND_FIXED] += c->e->token_s;
+	else if (isfinite(c->e->step_pp_s))
+		s->t[SIM_BOUND_FIXED] += c->e->step_pp_s;
 	for (int b = 0; b < SIM_BOUND_COUNT; b++)
 		s->total += s->t[b];
 }
@@ -853,6 +865,15 @@ int sim_predict(const struct hw_spec *h, const struct mdb_model *m, const struct
 			 "hardware %s has no host memory size or bandwidth; add host.memory_gb and "
 			 "host.memory_bandwidth_gbps (llmcap.hardware/1)", h->id);
 		return -2;
+	}
+	struct sim_eff from_prof;
+	if (e->prof) {
+		/* the engine's measured factors for this machine's backends
+		 * and these weights' type */
+		if (sim_eff_from_profiles(e->prof, e->engine, h, w, &from_prof, err, errlen) != 0)
+			return -2;
+		from_prof.prof = NULL;
+		e = &from_prof;
 	}
 	struct ctx c;
 	memset(&c, 0, sizeof c);

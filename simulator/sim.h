@@ -65,6 +65,7 @@ int sim_weights_from_gguf(const struct mdb_model *m, const struct mdb_gguf *g,
 			  struct sim_weights *w, char *err, size_t errlen);
 
 /* ---- efficiency factors ------------------------------------------------ */
+struct sim_profiles;
 /* Fractions of peak reached by a real engine, and its fixed costs. */
 struct sim_eff {
 	char engine[16];           /* "llama.cpp" | "llmcap" */
@@ -78,10 +79,20 @@ struct sim_eff {
 	double token_s;            /* fixed cost per decoded token (sampling, sync) */
 	double layer_host_s;       /* fixed cost per layer per step on the CPU */
 	double layer_gpu_s;        /* per layer per step on the accelerator (launches) */
+	/* prefill's own fixed costs, per micro-batch; NAN: none per
+	 * micro-batch, and the per-layer costs above */
+	double step_pp_s;          /* per micro-batch (graph build, scheduling, sync) */
+	double layer_host_pp_s;    /* per layer per micro-batch on the CPU */
+	double layer_gpu_pp_s;     /* per layer per micro-batch on the accelerator */
 	int ubatch;                /* prefill micro-batch (llama.cpp -ub, 512) */
 	double band;               /* relative error band (0.25: +-25%) */
 	int calibrated;            /* 1: factors from the user's calibration */
 	char source[SIM_NOTE];     /* where these numbers come from */
+	/* Engine profiles (simulator/profile.h), or NULL. When set,
+	 * sim_predict takes the factors for the machine's backends and the
+	 * weights' type from them (sim_eff_from_profiles) instead of the
+	 * fields above. Owned by the caller. */
+	const struct sim_profiles *prof;
 };
 
 /* The written-down defaults for an engine ("llama.cpp" or "llmcap").

@@ -1146,7 +1146,9 @@ static int setup(struct tui *t, const struct tui_options *o, char *err, size_t e
 		return -1;
 	if (mdb_hw_catalog_load(&t->cat, err, errlen) != 0)
 		return -1;
-	if (sim_eff_default(o->engine, &t->eff, err, errlen) != 0)
+	if (o->eff)
+		t->eff = *o->eff;
+	else if (sim_eff_default(o->engine, &t->eff, err, errlen) != 0)
 		return -1;
 	sim_workload_default(&t->wl);
 	if (o->ctx > 0)

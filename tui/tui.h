@@ -34,6 +34,7 @@ struct tui_options {
 	double min_tps;                  /* target decode speed (colours, ranking) */
 	int ctx;                         /* context window */
 	const char *engine;              /* "llama.cpp" or "llmcap" */
+	const struct sim_eff *eff;       /* its factors and profiles (cli_engine_eff); NULL: defaults */
 	tui_probe_fn probe;              /* NULL: the probe key says it is unavailable */
 	void *probe_user;
 	const char *timing_log;          /* append "key ms" per handled key; NULL: none */
