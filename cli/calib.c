@@ -268,6 +268,7 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 		{"engine", CLI_STR, &engine, "E", "llmcap (default): llmcap's kernels; llama.cpp: time llama-bench and fit its profile"},
 		{"llama-bench", CLI_STR, &lo.llama_bench, "PATH", "llama.cpp's llama-bench (default: the one on PATH)"},
 		{"full", CLI_FLAG, &lo.full, NULL, "llama.cpp: also time Llama-3.1-8B's shape (Q4_0, Q8_0, F16; needs ~25 GB)"},
+		{"quick", CLI_FLAG, &lo.quick, NULL, "llama.cpp: SmolLM2-135M's shape only (Q4_0, Q8_0, F16): seconds, rougher"},
 		{"reps", CLI_INT, &lo.reps, "R", "llama.cpp: llama-bench repetitions per test (default 3)"},
 		{"from", CLI_STR, &lo.from, "RECORD", "llama.cpp: refit a recorded run file (llmcap.enginebench/1) instead of running"},
 		{"save-runs", CLI_STR, &lo.save_runs, "FILE", "llama.cpp: also write the timed runs (llmcap.enginebench/1)"},
@@ -290,9 +291,9 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 		fprintf(stderr, "llmcap calibrate: --device %s: use cpu or gpu\n", device);
 		return CLI_USAGE;
 	}
-	if (!llama && (lo.llama_bench || lo.full || lo.from || lo.save_runs || lo.out)) {
-		fprintf(stderr, "llmcap calibrate: --llama-bench, --full, --from, --save-runs and --out "
-			"go with --engine llama.cpp\n");
+	if (!llama && (lo.llama_bench || lo.full || lo.quick || lo.from || lo.save_runs || lo.out)) {
+		fprintf(stderr, "llmcap calibrate: --llama-bench, --full, --quick, --from, --save-runs and "
+			"--out go with --engine llama.cpp\n");
 		return CLI_USAGE;
 	}
 	if (llama) {
@@ -480,7 +481,7 @@ out:
 const struct cli_cmd cmd_calibrate = {
 	"calibrate", "Measure an engine (llmcap's kernels, or llama.cpp) on this machine",
 	"calibrate [--engine llmcap|llama.cpp] [--device cpu|gpu] [--threads T] [--json]\n"
-	"       calibrate --engine llama.cpp [--llama-bench PATH] [--full] [--reps R]\n"
+	"       calibrate --engine llama.cpp [--llama-bench PATH] [--quick|--full] [--reps R]\n"
 	"                 [--save-runs FILE] [--out FILE] | --from RECORD",
 	"Times llmcap's kernels on this machine: matrix-vector products of every tensor\n"
 	"type far beyond the caches (the share of the probe's read bandwidth decode\n"

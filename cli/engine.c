@@ -263,21 +263,30 @@ static void print_fit(const struct sim_bench *b, const struct sim_profile *p, FI
 		fprintf(out, "  %-14s %-5s %6d %-6s %8d %10.1f %10.1f %+7.1f%%\n", r->model, ty, r->n_layer, test,
 			r->threads, r->tps, r->fit_tps, 100 * (r->fit_tps / r->tps - 1));
 	}
-	fprintf(out, "\n  %-5s %16s %18s\n", "type", "decode: of bw", "prefill: of peak");
+	/* the factors as reached by a model of hidden size 4096 (8B class) */
+	double bs = p->bw_k0 > 0 ? 1 + p->bw_k0 / 4096 : 1, ms = p->mm_k0 > 0 ? 1 + p->mm_k0 / 4096 : 1;
+	fprintf(out, "\n  at hidden size 4096: %-5s %18s %20s\n", "type", "decode, of bandwidth",
+		"prefill, of peak");
 	for (int k = 0; k < p->n_types; k++) {
 		char ty[16];
 		type_upper(p->t[k].type, ty, sizeof ty);
-		fprintf(out, "  %-5s %15.1f%% ", ty, 100 * p->t[k].bw);
+		fprintf(out, "  %20s %-5s %17.1f%% ", "", ty, 100 * p->t[k].bw / bs);
 		if (isfinite(p->t[k].mm))
-			fprintf(out, "%17.1f%%\n", 100 * p->t[k].mm);
+			fprintf(out, "%19.1f%%\n", 100 * p->t[k].mm / ms);
 		else
-			fprintf(out, "%18s\n", "not measured");
+			fprintf(out, "%20s\n", "not measured");
 	}
 	fprintf(out, "  fixed cost in decode: %.1f us per token, %.2f us per layer\n", p->token_s * 1e6,
 		p->layer_s * 1e6);
 	if (isfinite(p->step_pp_s))
 		fprintf(out, "  fixed cost in prefill: %.1f us per 512-token micro-batch, %.1f us per layer in it\n",
 			p->step_pp_s * 1e6, p->layer_pp_s * 1e6);
+	if (p->bw_k0 > 0)
+		fprintf(out, "  decode bandwidth x hidden / (hidden + %.0f): narrower models stream less well\n",
+			p->bw_k0);
+	if (p->mm_k0 > 0)
+		fprintf(out, "  prefill rate x hidden / (hidden + %.0f): narrower models reach less of the peak\n",
+			p->mm_k0);
 	for (int k = 0; k < p->n_threads; k++)
 		fprintf(out, "  at %d thread%s: decode x%.2f, prefill x%.2f of the %d-thread figures\n",
 			p->th[k].threads, p->th[k].threads == 1 ? "" : "s", p->th[k].bw_scale, p->th[k].mm_scale,
@@ -290,20 +299,32 @@ struct calib_job {
 	const char *model;
 	const char *quant;
 	int layers;                 /* 0: all */
-	int big;                    /* only with --full */
+	int set;                    /* 1 --quick only, 2 default and --full, 3 --full only, 0 all */
 };
 
 static const struct calib_job JOBS[] = {
 	{"smollm2-135m", "Q4_0", 30, 0},
 	{"smollm2-135m", "Q4_0", 4, 0},
-	{"llama-3.2-1b", "Q4_0", 0, 0},
-	{"llama-3.2-1b", "Q8_0", 0, 0},
-	{"llama-3.2-1b", "F16", 0, 0},
-	{"llama-3.1-8b", "Q4_0", 0, 1},
-	{"llama-3.1-8b", "Q8_0", 0, 1},
-	{"llama-3.1-8b", "F16", 0, 1},
+	{"smollm2-135m", "Q8_0", 30, 1},
+	{"smollm2-135m", "F16", 30, 1},
+	{"llama-3.2-1b", "Q4_0", 0, 2},
+	{"llama-3.2-1b", "Q8_0", 0, 2},
+	{"llama-3.2-1b", "F16", 0, 2},
+	{"llama-3.1-8b", "Q4_0", 0, 3},
+	{"llama-3.1-8b", "Q8_0", 0, 3},
+	{"llama-3.1-8b", "F16", 0, 3},
 	{NULL, NULL, 0, 0},
 };
+
+static int job_wanted(const struct calib_job *j, int quick, int full)
+{
+	switch (j->set) {
+	case 1: return quick;
+	case 2: return !quick;
+	case 3: return full && !quick;
+	default: return 1;
+	}
+}
 
 static void rm_dir(const char *dir)
 {
@@ -434,7 +455,7 @@ int cli_calibrate_llama(const struct cli_calib_llama *o)
 		int show = !o->json && isatty(2);
 		for (int j = 0; JOBS[j].model; j++) {
 			const struct calib_job *jb = &JOBS[j];
-			if (jb->big && !o->full)
+			if (!job_wanted(jb, o->quick, o->full))
 				continue;
 			const struct mdb_model *m = mdb_models_find(&cat, jb->model);
 			const struct mdb_qtraits *q = mdb_qtype_by_name(jb->quant);

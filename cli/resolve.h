@@ -92,7 +92,7 @@ struct cli_calib_llama {
 	const char *save_runs;      /* --save-runs FILE: the run record */
 	const char *out;            /* --out FILE: the fitted profile (llmcap.engines/1) */
 	const char *device;         /* "cpu" (default) or "gpu" */
-	int threads, reps, full, json;
+	int threads, reps, full, quick, json;
 };
 /* `llmcap calibrate --engine llama.cpp`. A CLI exit code. */
 int cli_calibrate_llama(const struct cli_calib_llama *o);

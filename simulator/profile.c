@@ -108,11 +108,17 @@ static int parse_profile(const cJSON *o, int idx, const char *origin, struct sim
 	    get_n(o, "layer_s", 1, 0, 0.1, &p->layer_s, where, err, errlen) ||
 	    get_n(o, "prefill_step_s", 0, 0, 1, &p->step_pp_s, where, err, errlen) ||
 	    get_n(o, "prefill_layer_s", 0, 0, 0.1, &p->layer_pp_s, where, err, errlen) ||
+	    get_n(o, "prefill_k0", 0, 0, 1e6, &p->mm_k0, where, err, errlen) ||
+	    get_n(o, "decode_k0", 0, 0, 1e6, &p->bw_k0, where, err, errlen) ||
 	    get_n(o, "band", 1, 0.01, 5, &p->band, where, err, errlen) ||
 	    get_n(o, "runs", 0, 0, 100000, &runs, where, err, errlen) ||
 	    get_n(o, "max_err", 0, 0, 100, &p->max_err, where, err, errlen))
 		return -2;
 	p->threads = isfinite(th) ? (int)th : 0;
+	if (!isfinite(p->mm_k0))
+		p->mm_k0 = 0;
+	if (!isfinite(p->bw_k0))
+		p->bw_k0 = 0;
 	p->n_runs = isfinite(runs) ? (int)runs : 0;
 	const cJSON *types = cJSON_GetObjectItemCaseSensitive(o, "types");
 	if (!cJSON_IsObject(types) || !types->child)
@@ -254,6 +260,10 @@ char *sim_profiles_json(const struct sim_profile *ps, int n)
 			num(o, "prefill_step_s", p->step_pp_s, 1e8);
 		if (isfinite(p->layer_pp_s))
 			num(o, "prefill_layer_s", p->layer_pp_s, 1e9);
+		if (p->mm_k0 > 0)
+			num(o, "prefill_k0", p->mm_k0, 10);
+		if (p->bw_k0 > 0)
+			num(o, "decode_k0", p->bw_k0, 10);
 		num(o, "band", p->band, 1e3);
 		if (p->n_runs > 0) {
 			cJSON_AddNumberToObject(o, "runs", p->n_runs);
@@ -437,6 +447,8 @@ int sim_eff_from_profiles(const struct sim_profiles *ps, const char *engine,
 		e->layer_host_s = cpu->layer_s;
 		e->layer_host_pp_s = cpu->layer_pp_s;
 		e->step_pp_s = cpu->step_pp_s;
+		e->mm_k0 = cpu->mm_k0;
+		e->bw_k0 = cpu->bw_k0;
 		e->token_s = cpu->token_s;
 		band = cpu->band;
 	}
@@ -460,6 +472,8 @@ int sim_eff_from_profiles(const struct sim_profiles *ps, const char *engine,
 		e->layer_gpu_s = gp->layer_s;
 		e->layer_gpu_pp_s = gp->layer_pp_s;
 		e->step_pp_s = gp->step_pp_s;
+		e->mm_k0 = gp->mm_k0;
+		e->bw_k0 = gp->bw_k0;
 		e->token_s = gp->token_s;
 		band = fmax(band, gp->band);
 	}

@@ -54,6 +54,8 @@ struct sim_profile {
 	double layer_s;            /* fixed seconds per layer per decode step */
 	double step_pp_s;          /* fixed seconds per prefill micro-batch (NAN: none) */
 	double layer_pp_s;         /* per layer per prefill micro-batch (NAN: layer_s) */
+	double mm_k0;              /* prefill rate x hidden / (hidden + mm_k0) (0: none) */
+	double bw_k0;              /* decode bandwidth x hidden / (hidden + bw_k0) (0: none) */
 	double band;               /* relative error band (fit residuals, or wider when derived) */
 	int n_runs;                /* runs the fit used (0 derived) */
 	double max_err;            /* largest |fit - measured| / measured over those runs */

@@ -14,7 +14,7 @@
 #include "simulator/profile.h"
 
 #define BENCH_SCHEMA "llmcap.enginebench/1"
-#define MAXP (2 * SIM_PROF_TYPES + 4)
+#define MAXP (2 * SIM_PROF_TYPES + 6)
 #define MAXR (SIM_PROF_RUNS + MAXP)
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -335,6 +335,8 @@ struct fit {
 	int n_types, types[SIM_PROF_TYPES];
 	int bw_i[SIM_PROF_TYPES], mm_i[SIM_PROF_TYPES];  /* parameter index or -1 */
 	int layer_i, token_i, lpp_i, spp_i;   /* spp/lpp -1 without prefill runs */
+	int k0_i;                             /* -1 unless prefill runs span two widths */
+	int bk0_i;                            /* -1 unless generation runs span two widths */
 	int np;
 	double x0[MAXP];           /* prior (log) */
 	double prior_w;
@@ -350,7 +352,7 @@ static void eff_of(const struct fit *f, const double *x, int type, struct sim_ef
 	for (int k = 0; k < f->n_types; k++)
 		if (f->types[k] == type)
 			ti = k;
-	double bw, mm, ls, ts, lpp = NAN, spp = NAN;
+	double bw, mm, ls, ts, lpp = NAN, spp = NAN, k0 = 0, bk0 = 0;
 	if (f->scale_mode) {
 		const struct sim_profile *p = f->base;
 		bw = mm = NAN;
@@ -363,6 +365,8 @@ static void eff_of(const struct fit *f, const double *x, int type, struct sim_ef
 		ts = p->token_s;
 		lpp = p->layer_pp_s;
 		spp = p->step_pp_s;
+		k0 = p->mm_k0;
+		bk0 = p->bw_k0;
 	} else {
 		bw = ti >= 0 && f->bw_i[ti] >= 0 ? exp(x[f->bw_i[ti]]) : 0.5;
 		mm = ti >= 0 && f->mm_i[ti] >= 0 ? exp(x[f->mm_i[ti]]) : 0.3;
@@ -370,8 +374,14 @@ static void eff_of(const struct fit *f, const double *x, int type, struct sim_ef
 		ts = exp(x[f->token_i]);
 		if (f->lpp_i >= 0)
 			lpp = exp(x[f->lpp_i]), spp = exp(x[f->spp_i]);
+		if (f->k0_i >= 0)
+			k0 = exp(x[f->k0_i]);
+		if (f->bk0_i >= 0)
+			bk0 = exp(x[f->bk0_i]);
 	}
 	e->step_pp_s = spp;
+	e->mm_k0 = k0;
+	e->bw_k0 = bk0;
 	if (!isfinite(mm))
 		mm = 0.3;
 	if (!isfinite(bw))
@@ -460,6 +470,8 @@ static void clamp(const struct fit *f, double *x, int n)
 		if (!f->scale_mode && (k == f->layer_i || k == f->token_i || k == f->lpp_i ||
 				       k == f->spp_i))
 			lo = log(1e-9), hi = log(0.05);
+		if (!f->scale_mode && (k == f->k0_i || k == f->bk0_i))
+			lo = log(1), hi = log(1e5);
 		if (x[k] < lo)
 			x[k] = lo;
 		if (x[k] > hi)
@@ -587,7 +599,28 @@ int sim_profile_fit(struct sim_bench *b, struct sim_profile *p, char *err, size_
 	f.x0[f.np++] = log(is_cpu(b) ? d.layer_host_s : d.layer_gpu_s);
 	f.token_i = f.np;
 	f.x0[f.np++] = log(d.token_s);
-	f.lpp_i = f.spp_i = -1;
+	f.lpp_i = f.spp_i = f.k0_i = f.bk0_i = -1;
+	/* the width terms need runs of at least three widths (with two, the
+	 * per-layer costs already separate them) */
+	int pw[8], npw = 0, gw[8], ngw = 0;
+	for (int i = 0; i < b->n; i++) {
+		const struct sim_bench_run *r = &b->r[i];
+		if (r->threads != f.threads)
+			continue;
+		int *v = r->n_prompt > 0 ? pw : gw, *nv = r->n_prompt > 0 ? &npw : &ngw, seen = 0;
+		for (int k = 0; k < *nv; k++)
+			seen |= v[k] == r->m.hidden;
+		if (!seen && *nv < 8)
+			v[(*nv)++] = r->m.hidden;
+	}
+	if (npw >= 3) {
+		f.k0_i = f.np;
+		f.x0[f.np++] = log(100.0);
+	}
+	if (ngw >= 3) {
+		f.bk0_i = f.np;
+		f.x0[f.np++] = log(100.0);
+	}
 	if (have_pp) {
 		f.lpp_i = f.np;
 		f.x0[f.np++] = log(is_cpu(b) ? d.layer_host_s : d.layer_gpu_s);
@@ -613,6 +646,8 @@ int sim_profile_fit(struct sim_bench *b, struct sim_profile *p, char *err, size_
 	p->token_s = exp(x[f.token_i]);
 	p->layer_pp_s = f.lpp_i >= 0 ? exp(x[f.lpp_i]) : NAN;
 	p->step_pp_s = f.spp_i >= 0 ? exp(x[f.spp_i]) : NAN;
+	p->mm_k0 = f.k0_i >= 0 ? exp(x[f.k0_i]) : 0;
+	p->bw_k0 = f.bk0_i >= 0 ? exp(x[f.bk0_i]) : 0;
 	for (int k = 0; k < f.n_types; k++) {
 		struct sim_prof_type *t = &p->t[p->n_types];
 		t->type = f.types[k];

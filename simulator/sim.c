@@ -558,18 +558,24 @@ static void eval_step(const struct ctx *c, const struct cfg *k, int64_t pos, int
 	}
 	int transitions = 0, prev = -1;
 	double link_bytes = 0, act = 4.0 * m->hidden * tokens;
+	/* prefill: narrow matrices reach less of the peak (profiles' mm_k0:
+	 * the width at which the rate is halved) */
+	double kscale = !decode && c->e->mm_k0 > 0 && m->hidden > 0 ? 1 + c->e->mm_k0 / m->hidden : 1;
+	/* decode: narrow matrices stream weights at less of the bandwidth
+	 * (profiles' bw_k0, the same form) */
+	double wscale = decode && c->e->bw_k0 > 0 && m->hidden > 0 ? 1 + c->e->bw_k0 / m->hidden : 1;
 	for (int i = 0; i < m->n_layer; i++) {
 		const struct mlay *y = &c->L[i];
 		int dg = k->gpu_runs_all || k->dgpu[i];
 		int eg = k->gpu_runs_all || k->egpu[i];
 		struct devwork *d = &dw[dg];
 		double lb = c->w->layer_bytes[i];
-		d->bytes += lb * (1 - k->miss_d);
+		d->bytes += lb * (1 - k->miss_d) * wscale;
 		s->ssd_bytes += lb * k->miss_d;
 		double span = min_ctx(pos + (decode ? 1 : n / 2.0), y->window);
 		double kvread = y->kv_tok * span * B;
 		d->bytes += (decode ? kvread : y->kv_tok * min_ctx(pos + n, y->window)) + 2 * y->state * B;
-		d->flops += 2 * y->dense_p * tokens + y->attn_fpc * span * tokens;
+		d->flops += 2 * y->dense_p * tokens * kscale + y->attn_fpc * span * tokens;
 		d->layers++;
 		if (prev >= 0 && prev != dg)
 			transitions++, link_bytes += act;
@@ -577,9 +583,9 @@ static void eval_step(const struct ctx *c, const struct cfg *k, int64_t pos, int
 		if (y->moe) {
 			struct devwork *x = &dw[eg];
 			double eb = c->w->expert_bytes[i] * touched;
-			x->bytes += eb * (1 - k->miss_e);
+			x->bytes += eb * (1 - k->miss_e) * wscale;
 			s->ssd_bytes += eb * k->miss_e;
-			x->flops += 2 * y->exp_active_p * tokens;
+			x->flops += 2 * y->exp_active_p * tokens * kscale;
 			if (eg != dg)
 				transitions += 2, link_bytes += 2 * act;
 		}
@@ -587,7 +593,7 @@ static void eval_step(const struct ctx *c, const struct cfg *k, int64_t pos, int
 	int og = k->gpu_runs_all || k->out_gpu;
 	double ob = out_bytes(c);
 	double outs = decode ? (double)B : 1; /* prefill: logits of the last token only */
-	dw[og].bytes += ob * (1 - k->miss_d);
+	dw[og].bytes += ob * (1 - k->miss_d) * wscale;
 	s->ssd_bytes += ob * k->miss_d;
 	dw[og].flops += 2 * c->out_p * outs;
 	if (prev >= 0 && prev != og)

@@ -84,6 +84,9 @@ struct sim_eff {
 	double step_pp_s;          /* per micro-batch (graph build, scheduling, sync) */
 	double layer_host_pp_s;    /* per layer per micro-batch on the CPU */
 	double layer_gpu_pp_s;     /* per layer per micro-batch on the accelerator */
+	double mm_k0;              /* prefill rate x hidden / (hidden + mm_k0): narrow models
+				    * reach less of the peak; 0 none */
+	double bw_k0;              /* decode weight streaming x hidden / (hidden + bw_k0); 0 none */
 	int ubatch;                /* prefill micro-batch (llama.cpp -ub, 512) */
 	double band;               /* relative error band (0.25: +-25%) */
 	int calibrated;            /* 1: factors from the user's calibration */
