@@ -348,8 +348,8 @@ static int mat_fill(struct kern_cuda *c, const struct kcu_mat *dm, int64_t row0,
 {
 	const struct wtype *t = &wtypes[dm->wt];
 	if (!t->n_seg) {
-		CU(c->d.cuMemcpyHtoD(dm->a[0] + (size_t)row0 * dm->arr_row[0], src->data,
-				     (size_t)src->rows * src->row_bytes), "cuMemcpyHtoD (weights)");
+		CU(c->d.cuMemcpyHtoDAsync(dm->a[0] + (size_t)row0 * dm->arr_row[0], src->data,
+				     (size_t)src->rows * src->row_bytes, c->st), "cuMemcpyHtoD (weights)");
 		return 0;
 	}
 	int64_t per = (int64_t)(stg_bytes / src->row_bytes);
@@ -360,8 +360,8 @@ static int mat_fill(struct kern_cuda *c, const struct kcu_mat *dm, int64_t row0,
 	const int64_t nb = src->cols / t->blk;
 	for (int64_t r = 0; r < src->rows; r += per) {
 		const int64_t n = src->rows - r < per ? src->rows - r : per;
-		CU(c->d.cuMemcpyHtoD(stg, (const uint8_t *)src->data + (size_t)r * src->row_bytes,
-				     (size_t)n * src->row_bytes), "cuMemcpyHtoD (weights)");
+		CU(c->d.cuMemcpyHtoDAsync(stg, (const uint8_t *)src->data + (size_t)r * src->row_bytes,
+				     (size_t)n * src->row_bytes, c->st), "cuMemcpyHtoD (weights)");
 		struct kcu_repack p = {0};
 		p.raw = stg;
 		p.nblk = n * nb;
@@ -454,7 +454,8 @@ static CUdeviceptr s_alloc(struct scratch *s, size_t bytes, const void *init, ch
 		return 0;
 	}
 	s->p[s->n++] = p;
-	r = init ? s->c->d.cuMemcpyHtoD(p, init, bytes) : s->c->d.cuMemsetD8Async(p, 0xff, bytes, s->c->st);
+	r = init ? s->c->d.cuMemcpyHtoDAsync(p, init, bytes, s->c->st)
+		 : s->c->d.cuMemsetD8Async(p, 0xff, bytes, s->c->st);
 	if (r != CUDA_SUCCESS) {
 		cu_fail(s->c, r, "filling device memory", err, errlen);
 		return 0;
@@ -694,7 +695,7 @@ int kern_cuda_swiglu(struct kern_cuda *c, const float *gate, const float *up, in
 	CUdeviceptr xf = xs ? s_alloc(&s, (size_t)n * 4, NULL, err, errlen) : 0;
 	if (!xf)
 		goto out;
-	if (c->d.cuMemcpyHtoD(gu, gate, (size_t)n * 4) || c->d.cuMemcpyHtoD(gu + (size_t)n * 4, up, (size_t)n * 4)) {
+	if (c->d.cuMemcpyHtoDAsync(gu, gate, (size_t)n * 4, c->st) || c->d.cuMemcpyHtoDAsync(gu + (size_t)n * 4, up, (size_t)n * 4, c->st)) {
 		snprintf(err, errlen, "cuMemcpyHtoD failed");
 		goto out;
 	}
@@ -926,7 +927,7 @@ static int vec_place(struct kern_cuda_model *m, CUdeviceptr *dst, const float *s
 	struct kern_cuda *c = m->c;
 	*dst = take(m, n * 4);
 	if (!m->dry)
-		CU(c->d.cuMemcpyHtoD(*dst, src, n * 4), "cuMemcpyHtoD (norms)");
+		CU(c->d.cuMemcpyHtoDAsync(*dst, src, n * 4, c->st), "cuMemcpyHtoD (norms)");
 	return 0;
 }
 
@@ -1007,7 +1008,7 @@ static int build(struct kern_cuda_model *m, struct kern_model *cm, CUdeviceptr s
 				const size_t n[3] = {(size_t)m->qd, (size_t)m->kd, (size_t)m->kd};
 				size_t off = 0;
 				for (int k = 0; k < 3; off += n[k] * 4, k++) {
-					CUresult r = b[k] ? c->d.cuMemcpyHtoD(L->bias + off, b[k], n[k] * 4)
+					CUresult r = b[k] ? c->d.cuMemcpyHtoDAsync(L->bias + off, b[k], n[k] * 4, c->st)
 							  : c->d.cuMemsetD8Async(L->bias + off, 0, n[k] * 4, c->st);
 					if (r != CUDA_SUCCESS)
 						return cu_fail(c, r, "uploading biases", err, errlen);
@@ -1149,7 +1150,6 @@ int kern_cuda_model_open(struct kern_cuda_model **out, struct kern_cuda *c, cons
 	if ((r = c->d.cuMemHostAlloc((void **)&m->h_step, sizeof *m->h_step, 0)) != CUDA_SUCCESS ||
 	    (r = c->d.cuMemHostAlloc((void **)&m->h_logits, (size_t)KCU_MAX_BATCH * g->n_vocab * 4, 0)) !=
 		    CUDA_SUCCESS) {
-		m->h_step = m->h_step ? m->h_step : NULL;
 		cu_fail(c, r, "cuMemHostAlloc", err, errlen);
 		goto fail;
 	}
