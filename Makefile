@@ -161,7 +161,8 @@ bench: llmcap
 		python3 bench/storage.py ./llmcap || rc=1; echo; \
 		python3 bench/fit.py ./llmcap || rc=1; echo; \
 		python3 bench/tui.py ./llmcap || rc=1; echo; \
-		python3 bench/kernels.py ./llmcap || rc=1; exit $$rc
+		python3 bench/kernels.py ./llmcap || rc=1; echo; \
+		python3 bench/engine.py || rc=1; exit $$rc
 
 # Sanitizer build in its own tree so normal objects are not mixed in.
 asan:

@@ -413,8 +413,8 @@ static int residuals(const struct fit *f, const double *x, double *r)
 		r[m++] = log(v / run->tps);
 	}
 	if (!f->scale_mode)
-		for (int k = 0; k < f->np; k++)
-			r[m++] = f->prior_w * (x[k] - f->x0[k]);
+		for (int k = 0; k < f->np; k++) /* the width terms have no default to pull toward */
+			r[m++] = k == f->k0_i || k == f->bk0_i ? 0 : f->prior_w * (x[k] - f->x0[k]);
 	return m;
 }
 
@@ -627,7 +627,7 @@ int sim_profile_fit(struct sim_bench *b, struct sim_profile *p, char *err, size_
 		f.spp_i = f.np;
 		f.x0[f.np++] = log(d.token_s);
 	}
-	f.prior_w = 0.02;
+	f.prior_w = 0.002;
 	double x[MAXP];
 	memcpy(x, f.x0, sizeof x);
 	if (lm(&f, x, f.np) != 0)

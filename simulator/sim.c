@@ -902,6 +902,9 @@ int sim_predict(const struct hw_spec *h, const struct mdb_model *m, const struct
 	assume(p, "%s", e->source);
 	if (e->calibrated)
 		assume(p, "error band +-%.0f%% from calibration residuals", 100 * e->band);
+	else if (strstr(e->source, " profile "))
+		assume(p, "error band +-%.0f%%: from the engine profile (1.5 x its fit's largest error, "
+		       "at least 10%%; 40%% where a profile is derived, not measured)", 100 * e->band);
 	else
 		assume(p, "error band +-%.0f%%: no calibration yet, so the default efficiencies' "
 		       "plausible spread", 100 * e->band);

@@ -55,11 +55,11 @@ static int teardown(void **state)
 static void plan_names_profile(void **state)
 {
 	struct env *e = *state;
-	struct tu_run r = tu_llmcap(e->prefix, "plan --model llama-3.1-8b --quant Q4_0 --hw rtx4090-7950x-64g");
+	struct tu_run r = tu_llmcap(e->prefix, "plan --model llama-3.1-8b --quant Q4_0 --hw rtx4090-7950x-64g --json");
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "llama.cpp cuda profile measured on NVIDIA H100"));
 	tu_run_free(&r);
-	r = tu_llmcap(e->prefix, "plan --model llama-3.1-8b --quant Q4_0 --hw mbp16-m1max-32g");
+	r = tu_llmcap(e->prefix, "plan --model llama-3.1-8b --quant Q4_0 --hw mbp16-m1max-32g --json");
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "metal profile derived"));
 	tu_run_free(&r);
@@ -72,8 +72,8 @@ static void plan_names_profile(void **state)
 	struct tu_run r2 = tu_llmcap(e->prefix, "plan --model llama-3.2-1b --quant Q4_0 --hw this --engine llmcap --json");
 	assert_int_equal(r.status, 0);
 	assert_int_equal(r2.status, 0);
-	assert_non_null(strstr(r.out, "\"engine\": \"llama.cpp\""));
-	assert_non_null(strstr(r2.out, "\"engine\": \"llmcap\""));
+	assert_non_null(strstr(r.out, "\"engine\":\t\"llama.cpp\""));
+	assert_non_null(strstr(r2.out, "\"engine\":\t\"llmcap\""));
 	tu_run_free(&r);
 	tu_run_free(&r2);
 }
@@ -123,11 +123,11 @@ static void calibrate_end_to_end(void **state)
 	assert_non_null(strstr(t, "\"status\":\t\"calibrated\""));
 	free(t);
 	/* plan --hw this now uses it; a catalog machine does not */
-	r = tu_llmcap(e->prefix, "plan --model llama-3.2-1b --quant Q4_0 --hw this");
+	r = tu_llmcap(e->prefix, "plan --model llama-3.2-1b --quant Q4_0 --hw this --json");
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "cpu profile calibrated"));
 	tu_run_free(&r);
-	r = tu_llmcap(e->prefix, "plan --model llama-3.2-1b --quant Q4_0 --hw rtx4090-7950x-64g --gpu-layers 0");
+	r = tu_llmcap(e->prefix, "plan --model llama-3.2-1b --quant Q4_0 --hw rtx4090-7950x-64g --gpu-layers 0 --json");
 	assert_int_equal(r.status, 0);
 	assert_null(strstr(r.out, "cpu profile calibrated"));
 	tu_run_free(&r);
