@@ -39,7 +39,7 @@ def synth(model, qtype, layers, allow_big):
 
 def plan(path, hw, run):
     args = [LLMCAP, "plan", "--model", path, "--hw", hw, "--engine", "llama.cpp", "--json",
-            "--ctx", str(max(16, run["n_prompt"] + run["n_gen"]))]
+            "--ctx", str(max(16, run["n_prompt"] + run["n_gen"] + 1))]
     if run["gpu_layers"] <= 0:
         args += ["--gpu-layers", "0"]
     if run["n_prompt"]:
