@@ -7,6 +7,12 @@
 
 #include "cudrv/cudrv.h"
 
+/* the launch structs must match cuda.h's (64-bit) */
+_Static_assert(sizeof(CUlaunchAttribute) == 72 && offsetof(CUlaunchAttribute, value) == 8,
+	       "CUlaunchAttribute layout");
+_Static_assert(sizeof(CUlaunchConfig) == 56 && offsetof(CUlaunchConfig, hStream) == 32,
+	       "CUlaunchConfig layout");
+
 static const struct {
 	size_t off;
 	const char *name;
@@ -36,7 +42,7 @@ static const struct {
 	S(cuEventElapsedTime, "cuEventElapsedTime"),
 	S(cuModuleLoadData, "cuModuleLoadData"), S(cuModuleUnload, "cuModuleUnload"),
 	S(cuModuleGetFunction, "cuModuleGetFunction"), S(cuLaunchKernel, "cuLaunchKernel"),
-	O(cuFuncSetAttribute, "cuFuncSetAttribute"),
+	O(cuFuncSetAttribute, "cuFuncSetAttribute"), O(cuLaunchKernelEx, "cuLaunchKernelEx"),
 	O(cuStreamBeginCapture, "cuStreamBeginCapture_v2"),
 	O(cuStreamEndCapture, "cuStreamEndCapture"),
 	O(cuGraphInstantiateWithFlags, "cuGraphInstantiateWithFlags"),

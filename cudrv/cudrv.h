@@ -42,6 +42,23 @@ enum {
 enum {
 	CU_FUNC_ATTR_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8,
 };
+/* cuLaunchKernelEx's configuration (the layouts of cuda.h) */
+#define CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION 6
+typedef struct {
+	int id;
+	char pad[4];
+	union {
+		char pad[64];
+		long long align_;
+		int i;
+	} value;
+} CUlaunchAttribute;
+typedef struct {
+	unsigned gridDimX, gridDimY, gridDimZ, blockDimX, blockDimY, blockDimZ, sharedMemBytes;
+	CUstream hStream;
+	CUlaunchAttribute *attrs;
+	unsigned numAttrs;
+} CUlaunchConfig;
 #define CUDA_SUCCESS 0
 #define CUDA_ERROR_OUT_OF_MEMORY 2
 #define CUDA_ERROR_INSUFFICIENT_DRIVER 35
@@ -95,6 +112,7 @@ struct cudrv {
 				   unsigned, unsigned, CUstream, void **, void **);
 	/* optional */
 	CUresult (*cuFuncSetAttribute)(CUfunction, int, int);
+	CUresult (*cuLaunchKernelEx)(const CUlaunchConfig *, CUfunction, void **, void **);
 	CUresult (*cuStreamBeginCapture)(CUstream, int);
 	CUresult (*cuStreamEndCapture)(CUstream, CUgraph *);
 	CUresult (*cuGraphInstantiateWithFlags)(CUgraphExec *, CUgraph, unsigned long long);

@@ -77,8 +77,9 @@ struct kern_cuda {
 	CUstream st;
 	CUevent ev0, ev1;
 	CUfunction f_gemv[N_WT][N_NC];
-	CUfunction f_repack, f_embed, f_norm, f_rope, f_attn, f_glu;
+	CUfunction f_repack, f_embed, f_norm, f_rope, f_attn[3], f_glu; /* f_attn: head 64, 128, 256 */
 	int sms, cc, smem_optin, bpsm;
+	int pdl;                      /* launches with programmatic dependent launch (sm_90+) */
 	char name[192];
 };
 
@@ -251,9 +252,15 @@ int kern_cuda_open(struct kern_cuda **out, int device, char *err, size_t errlen)
 	    get_fn(c, c->mod_ops, &c->f_embed, "kcu_embed", err, errlen) ||
 	    get_fn(c, c->mod_ops, &c->f_norm, "kcu_norm", err, errlen) ||
 	    get_fn(c, c->mod_ops, &c->f_rope, "kcu_rope", err, errlen) ||
-	    get_fn(c, c->mod_ops, &c->f_attn, "kcu_attn", err, errlen) ||
+	    get_fn(c, c->mod_ops, &c->f_attn[0], "kcu_attn_64", err, errlen) ||
+	    get_fn(c, c->mod_ops, &c->f_attn[1], "kcu_attn_128", err, errlen) ||
+	    get_fn(c, c->mod_ops, &c->f_attn[2], "kcu_attn_256", err, errlen) ||
 	    get_fn(c, c->mod_ops, &c->f_glu, "kcu_glu", err, errlen))
 		goto fail;
+	/* Hopper and newer: each kernel of a step may start while the one
+	 * before it finishes (it loads its weights, then waits) */
+	const char *np = getenv("LLMCAP_CUDA_NO_PDL");
+	c->pdl = c->cc >= 90 && c->d.cuLaunchKernelEx && !(np && *np && strcmp(np, "0") != 0);
 	*out = c;
 	return 0;
 fail:
@@ -277,17 +284,36 @@ void kern_cuda_set_blocks_per_sm(struct kern_cuda *c, int bpsm)
 }
 
 /* ---- launches ------------------------------------------------------------- */
-static int launch(struct kern_cuda *c, CUfunction f, unsigned gx, unsigned gy, unsigned block,
-		  unsigned smem, void *param, const char *what, char *err, size_t errlen)
+/* Every kernel of kernels/cuda/ except kcu_repack waits (pdl_wait) before
+ * touching what an earlier kernel wrote, so all but it may be launched
+ * with programmatic dependent launch. */
+static int launch_pdl(struct kern_cuda *c, CUfunction f, unsigned gx, unsigned gy, unsigned block,
+		      unsigned smem, void *param, int pdl, const char *what, char *err, size_t errlen)
 {
 	void *args[] = {param};
-	CUresult r = c->d.cuLaunchKernel(f, gx, gy, 1, block, 1, 1, smem, c->st, args, NULL);
+	CUresult r;
+	if (pdl && c->pdl) {
+		CUlaunchAttribute at;
+		memset(&at, 0, sizeof at);
+		at.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+		at.value.i = 1;
+		CUlaunchConfig cfg = {gx, gy, 1, block, 1, 1, smem, c->st, &at, 1};
+		r = c->d.cuLaunchKernelEx(&cfg, f, args, NULL);
+	} else {
+		r = c->d.cuLaunchKernel(f, gx, gy, 1, block, 1, 1, smem, c->st, args, NULL);
+	}
 	if (r != CUDA_SUCCESS) {
 		if (err)
 			snprintf(err, errlen, "launching %s: %s", what, cudrv_err(&c->d, r));
 		return -2;
 	}
 	return 0;
+}
+
+static int launch(struct kern_cuda *c, CUfunction f, unsigned gx, unsigned gy, unsigned block,
+		  unsigned smem, void *param, const char *what, char *err, size_t errlen)
+{
+	return launch_pdl(c, f, gx, gy, block, smem, param, 1, what, err, errlen);
 }
 
 static int sync_stream(struct kern_cuda *c, const char *what, char *err, size_t errlen)
@@ -373,8 +399,8 @@ static int mat_fill(struct kern_cuda *c, const struct kcu_mat *dm, int64_t row0,
 			p.len[s] = t->seg[s].len;
 			p.dst[s] = dm->a[a] + (size_t)(row0 + r) * dm->arr_row[a];
 		}
-		int rc = launch(c, c->f_repack, (unsigned)((p.nblk + 255) / 256), 1, 256, 0, &p,
-				"the repack kernel", err, errlen);
+		int rc = launch_pdl(c, c->f_repack, (unsigned)((p.nblk + 255) / 256), 1, 256, 0, &p, 0,
+				    "the repack kernel", err, errlen);
 		if (rc)
 			return rc;
 		/* the staging buffer is reused: wait */
@@ -432,7 +458,21 @@ static int norm_quant(struct kern_cuda *c, CUdeviceptr x, CUdeviceptr w, int n, 
 		      int norm, CUdeviceptr xq, CUdeviceptr xs, CUdeviceptr xf, char *err, size_t errlen)
 {
 	struct kcu_norm p = {x, w, n, n_tok, eps, norm, xq, xs, xf};
-	return launch(c, c->f_norm, (unsigned)n_tok, 1, 256, 0, &p, "the norm kernel", err, errlen);
+	return launch(c, c->f_norm, (unsigned)n_tok, 1, 1024, 0, &p, "the norm kernel", err, errlen);
+}
+
+/* The attention kernel for a head size, or NULL (64, 128, 256 only). */
+static CUfunction attn_fn(const struct kern_cuda *c, int head_dim)
+{
+	return head_dim == 64 ? c->f_attn[0] : head_dim == 128 ? c->f_attn[1] : head_dim == 256 ? c->f_attn[2] : NULL;
+}
+
+static int glu(struct kern_cuda *c, CUdeviceptr gu, int n_ff, int n_tok, CUdeviceptr xq, CUdeviceptr xs,
+	       CUdeviceptr xf, char *err, size_t errlen)
+{
+	struct kcu_glu p = {gu, n_ff, n_tok, xq, xs, xf};
+	return launch(c, c->f_glu, (unsigned)((n_ff / 32 + 7) / 8), (unsigned)n_tok, 256, 0, &p,
+		      "the SwiGLU kernel", err, errlen);
 }
 
 /* ---- scratch device memory for the single ops ----------------------------- */
@@ -648,9 +688,9 @@ int kern_cuda_attention(struct kern_cuda *c, const struct kern_kv *kv, int n_hea
 			int n_pos, float *out, char *err, size_t errlen)
 {
 	const int hd = kv->head_dim;
-	if (kv->type != QT_F16 || hd % 32 || hd > 256 || n_pos < 1 || n_pos > kv->n_ctx ||
+	if (kv->type != QT_F16 || !attn_fn(c, hd) || n_pos < 1 || n_pos > kv->n_ctx ||
 	    n_head % kv->n_head_kv) {
-		snprintf(err, errlen, "attention: an F16 cache, head size a multiple of 32 up to 256 (%d), "
+		snprintf(err, errlen, "attention: an F16 cache, head size 64, 128 or 256 (%d), "
 			 "1..n_ctx positions (%d)", hd, n_pos);
 		return -3;
 	}
@@ -670,7 +710,7 @@ int kern_cuda_attention(struct kern_cuda *c, const struct kern_kv *kv, int n_hea
 		goto out;
 	struct kcu_attn p = {dq, (int)qn, n_head, kv->n_head_kv, hd, stp, kc, vc, att, xq, xs,
 			     1.0f / sqrtf((float)hd), 0};
-	if ((rc = launch(c, c->f_attn, (unsigned)n_head, 1, KCU_ATT_THREADS, 0, &p, "the attention kernel",
+	if ((rc = launch(c, attn_fn(c, hd), (unsigned)n_head, 1, KCU_ATT_THREADS, 0, &p, "the attention kernel",
 			 err, errlen)))
 		goto out;
 	rc = s_get(&s, out, att, qn * 4, err, errlen);
@@ -699,8 +739,7 @@ int kern_cuda_swiglu(struct kern_cuda *c, const float *gate, const float *up, in
 		snprintf(err, errlen, "cuMemcpyHtoD failed");
 		goto out;
 	}
-	struct kcu_glu p = {gu, (int)n, 1, xq, xs, xf};
-	if ((rc = launch(c, c->f_glu, 1, 1, 256, 0, &p, "the SwiGLU kernel", err, errlen)))
+	if ((rc = glu(c, gu, (int)n, 1, xq, xs, xf, err, errlen)))
 		goto out;
 	rc = s_get(&s, out, xf, (size_t)n * 4, err, errlen);
 out:
@@ -1086,9 +1125,9 @@ int kern_cuda_model_open(struct kern_cuda_model **out, struct kern_cuda *c, cons
 	m->kd = g->n_head_kv * g->head_dim;
 	m->theta_scale = powf(g->rope_base, -2.0f / (float)g->n_rot);
 	rc = -3;
-	if (n_ctx < 1 || g->head_dim % 32 || g->head_dim > 256 || g->n_embd % 32 || g->n_ff % 32) {
-		snprintf(err, errlen, "the CUDA kernels take head sizes that are multiples of 32 up to 256 "
-			 "and widths that are multiples of 32 (this model: head %d, width %d, FFN %d)",
+	if (n_ctx < 1 || !attn_fn(c, g->head_dim) || g->n_embd % 32 || g->n_ff % 32) {
+		snprintf(err, errlen, "the CUDA kernels take head sizes 64, 128 and 256 and widths that are "
+			 "multiples of 32 (this model: head %d, width %d, FFN %d)",
 			 g->head_dim, g->n_embd, g->n_ff);
 		goto fail;
 	}
@@ -1221,8 +1260,8 @@ static int enqueue_step(struct kern_cuda_model *m, int n, int out_rows, char *er
 			return rc;
 		struct kcu_attn pa = {m->qkv, ldq, g->n_head, g->n_head_kv, g->head_dim, m->step, L->kc,
 				      L->vc, m->att, m->xq, m->xs, 1.0f / sqrtf((float)g->head_dim), 0};
-		if ((rc = launch(c, c->f_attn, (unsigned)g->n_head, (unsigned)n, KCU_ATT_THREADS, 0, &pa,
-				 "the attention kernel", err, errlen)))
+		if ((rc = launch(c, attn_fn(c, g->head_dim), (unsigned)g->n_head, (unsigned)n, KCU_ATT_THREADS,
+				 0, &pa, "the attention kernel", err, errlen)))
 			return rc;
 		if ((rc = gemv(c, &L->wo, m->xq, m->xs, m->att, n, m->x, E, 0, 1, err, errlen)))
 			return rc;
@@ -1232,8 +1271,7 @@ static int enqueue_step(struct kern_cuda_model *m, int n, int out_rows, char *er
 			if ((rc = gemv(c, &L->gu[k], m->xq, m->xs, m->xf, n, m->gu + (size_t)k * g->n_ff * 4,
 				       2 * g->n_ff, 0, 0, err, errlen)))
 				return rc;
-		struct kcu_glu pg = {m->gu, g->n_ff, n, m->xq, m->xs, xf};
-		if ((rc = launch(c, c->f_glu, (unsigned)n, 1, 256, 0, &pg, "the SwiGLU kernel", err, errlen)))
+		if ((rc = glu(c, m->gu, g->n_ff, n, m->xq, m->xs, xf, err, errlen)))
 			return rc;
 		if ((rc = gemv(c, &L->wd, m->xq, m->xs, m->xf, n, m->x, E, 0, 1, err, errlen)))
 			return rc;
@@ -1271,8 +1309,11 @@ static void capture(struct kern_cuda_model *m)
 	c->d.cuGraphDestroy(graph);
 }
 
-int kern_cuda_model_eval(struct kern_cuda_model *m, const int32_t *tokens, int n_tok, int all_logits,
-			 float *logits, char *err, size_t errlen)
+/* copy_out 0: the logits are copied to the host (pinned) but not on
+ * into the caller's buffer (timing: as an engine that samples from its
+ * own buffer) */
+static int eval(struct kern_cuda_model *m, const int32_t *tokens, int n_tok, int all_logits, float *logits,
+		int copy_out, char *err, size_t errlen)
 {
 	struct kern_cuda *c = m->c;
 	const struct kern_model_cfg *g = &m->cfg;
@@ -1310,11 +1351,17 @@ int kern_cuda_model_eval(struct kern_cuda_model *m, const int32_t *tokens, int n
 		if ((rc = sync_stream(c, "the forward pass", err, errlen)))
 			return rc;
 		m->n_past += n;
-		if (logits && out_rows)
+		if (logits && out_rows && copy_out)
 			memcpy(all_logits ? logits + (size_t)b * g->n_vocab : logits, m->h_logits,
 			       (size_t)out_rows * g->n_vocab * 4);
 	}
 	return 0;
+}
+
+int kern_cuda_model_eval(struct kern_cuda_model *m, const int32_t *tokens, int n_tok, int all_logits,
+			 float *logits, char *err, size_t errlen)
+{
+	return eval(m, tokens, n_tok, all_logits, logits, 1, err, errlen);
 }
 
 int kern_cuda_model_time(struct kern_cuda_model *m, int prompt, int gen, int runs, double *prefill_tps,
@@ -1340,17 +1387,17 @@ int kern_cuda_model_time(struct kern_cuda_model *m, int prompt, int gen, int run
 	}
 	/* warm-up: module, graph capture, clocks up */
 	kern_cuda_model_reset(m);
-	int rc = kern_cuda_model_eval(m, toks, prompt < 16 && prompt > 0 ? prompt : 16, 0, lg, err, errlen);
+	int rc = eval(m, toks, prompt < 16 && prompt > 0 ? prompt : 16, 0, lg, 0, err, errlen);
 	for (int i = 0; rc == 0 && i < 8; i++)
-		rc = kern_cuda_model_eval(m, toks + i, 1, 0, lg, err, errlen);
+		rc = eval(m, toks + i, 1, 0, lg, 0, err, errlen);
 	for (int k = 0; rc == 0 && k < runs; k++) {
 		kern_cuda_model_reset(m);
 		double t0 = kern_now();
 		if (prompt > 0)
-			rc = kern_cuda_model_eval(m, toks, prompt, 0, lg, err, errlen);
+			rc = eval(m, toks, prompt, 0, lg, 0, err, errlen);
 		double t1 = kern_now();
 		for (int i = 0; rc == 0 && i < gen; i++)
-			rc = kern_cuda_model_eval(m, toks + (i % n_tok), 1, 0, lg, err, errlen);
+			rc = eval(m, toks + (i % n_tok), 1, 0, lg, 0, err, errlen);
 		double t2 = kern_now();
 		prefill_tps[k] = prompt > 0 ? prompt / (t1 - t0) : NAN;
 		decode_tps[k] = gen > 0 ? gen / (t2 - t1) : NAN;

@@ -13,10 +13,14 @@
  * activations are quantized per 32 values to int8 (a float scale, as
  * ggml's Q8_0 but with a float d) and dotted with dp4a; float weights
  * (F32, F16, BF16) are multiplied with float activations. The KV cache is
- * F16. Decode (one token) runs as one CUDA graph per step when the driver
- * has graphs; prefill runs micro-batches of up to 64 tokens, the matrix
- * kernels reading each weight once for 8 tokens (the same kernels as
- * decode with 8 columns of activations, not a tensor-core GEMM).
+ * F16 (head sizes 64, 128, 256). Decode (one token) runs as one CUDA graph
+ * per step when the driver has graphs, and on Hopper each kernel starts
+ * while the one before finishes (programmatic dependent launch: it loads
+ * its weights, then waits for its inputs); LLMCAP_CUDA_NO_GRAPH=1 and
+ * LLMCAP_CUDA_NO_PDL=1 turn these off. Prefill runs micro-batches of up to
+ * 64 tokens, the matrix kernels reading each weight once for 8 tokens (the
+ * same kernels as decode with 8 columns of activations, not a tensor-core
+ * GEMM).
  *
  * Errors: 0 on success; -1 when CUDA is not available here (built
  * without CUDA kernels, no driver, no device, a GPU the kernels were not
@@ -126,8 +130,8 @@ void kern_cuda_model_reset(struct kern_cuda_model *m);
 int kern_cuda_model_eval(struct kern_cuda_model *m, const int32_t *tokens, int n_tok, int all_logits,
 			 float *logits, char *err, size_t errlen);
 /* As kern_model_time, on the GPU: a warm-up, then runs x (prompt tokens
- * prefill, gen tokens decode, the logits of every step copied to the
- * host). */
+ * prefill, gen tokens decode, the logits of every step copied to a
+ * pinned host buffer, where an engine would sample from them). */
 int kern_cuda_model_time(struct kern_cuda_model *m, int prompt, int gen, int runs,
 			 double *prefill_tps, double *decode_tps, char *err, size_t errlen);
 

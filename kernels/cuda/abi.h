@@ -33,8 +33,7 @@
 
 #define KCU_THREADS 256          /* threads per block of the matrix kernels */
 #define KCU_MAX_BATCH 64         /* tokens per step (prefill micro-batch) */
-#define KCU_ATT_THREADS 128      /* threads per block of attention */
-#define KCU_ATT_CHUNK 128        /* positions scored per pass */
+#define KCU_ATT_THREADS 256      /* threads per block of RoPE and attention */
 
 typedef unsigned long long kcu_ptr;
 
@@ -119,7 +118,7 @@ struct kcu_rope {
  * positions [0, pos0 + t] of its KV head (h / (n_head / n_kv)), scale
  * 1/sqrt(head_dim). Output: att (n_tok x n_head*head_dim floats) and the
  * same quantized (xq, xs) for the output projection. Grid (n_head,
- * n_tok); KCU_ATT_THREADS threads. */
+ * n_tok); KCU_ATT_THREADS threads; kcu_attn_64, _128, _256 by head size. */
 struct kcu_attn {
 	kcu_ptr qkv;
 	int ld, n_head, n_kv, head_dim;
@@ -131,7 +130,8 @@ struct kcu_attn {
 };
 
 /* h = silu(gate) * up per token (gu: n_tok x 2 n_ff, gate first), then
- * quantized (xq, xs) and float (xf, may be 0). Grid (n_tok). */
+ * quantized (xq, xs) and float (xf, may be 0). Grid (ceil(n_ff / 32 /
+ * warps per block), n_tok). */
 struct kcu_glu {
 	kcu_ptr gu;
 	int n_ff, n_tok;

@@ -17,6 +17,26 @@ enum {
 
 #define M4 0x0F0F0F0Fu
 
+/* Programmatic dependent launch (Hopper): a kernel launched with it may
+ * start while the previous one finishes; pdl_wait() returns once the
+ * previous kernel has completed and its writes are visible, so nothing
+ * before it may read what an earlier kernel wrote or write what one
+ * reads. pdl_launch() lets the next kernel start early. Both do nothing
+ * before sm_90 or without the launch attribute. */
+__device__ __forceinline__ void pdl_wait()
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+	asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
+__device__ __forceinline__ void pdl_launch()
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+	asm volatile("griddepcontrol.launch_dependents;" :::);
+#endif
+}
+
 __device__ __forceinline__ float warp_sum(float v)
 {
 #pragma unroll

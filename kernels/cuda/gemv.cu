@@ -21,7 +21,6 @@
  */
 #include "common.cuh"
 
-#define UNR 4
 
 template <int NC>
 struct acts {
@@ -54,7 +53,7 @@ __device__ __forceinline__ float2 half2f(unsigned u)
 /* ---- per-type traits: UW weights per unit, load, dot ------------------ */
 
 struct TQ4_0 {
-	static constexpr int UW = 32, QUANT = 1;
+	static constexpr int UW = 32, UNR = 4, QUANT = 1;
 	struct W { int4 q; float d; };
 	static __device__ __forceinline__ W load(const kcu_gemv &p, size_t g)
 	{
@@ -90,7 +89,7 @@ struct TQ4_0 {
 };
 
 struct TQ4_1 {
-	static constexpr int UW = 32, QUANT = 1;
+	static constexpr int UW = 32, UNR = 4, QUANT = 1;
 	struct W { int4 q; float2 dm; };
 	static __device__ __forceinline__ W load(const kcu_gemv &p, size_t g)
 	{
@@ -126,7 +125,7 @@ struct TQ4_1 {
 };
 
 struct TQ5_0 {
-	static constexpr int UW = 32, QUANT = 1;
+	static constexpr int UW = 32, UNR = 4, QUANT = 1;
 	struct W { int4 q; unsigned qh; float d; };
 	static __device__ __forceinline__ W load(const kcu_gemv &p, size_t g)
 	{
@@ -168,7 +167,7 @@ struct TQ5_0 {
 
 /* Q8_0: a unit is half a block (16 weights) */
 struct TQ8_0 {
-	static constexpr int UW = 16, QUANT = 1;
+	static constexpr int UW = 16, UNR = 4, QUANT = 1;
 	struct W { int4 q; float d; };
 	static __device__ __forceinline__ W load(const kcu_gemv &p, size_t g)
 	{
@@ -216,7 +215,7 @@ __device__ __forceinline__ void k4_scale_min(const int4 &m, int a, int &sc, int 
 
 template <int Q5>
 struct TQK {
-	static constexpr int UW = 32, QUANT = 1;
+	static constexpr int UW = 32, UNR = Q5 ? 2 : 4, QUANT = 1;
 	struct W { int4 q; int4 meta; int4 qh; };
 	static __device__ __forceinline__ W load(const kcu_gemv &p, size_t g)
 	{
@@ -276,7 +275,7 @@ struct TQK {
  * give weights 128 n + 32 g + 16 h + k (g < 4, k < 16), scale sc[8 n + h
  * + 2 g]. */
 struct TQ6_K {
-	static constexpr int UW = 64, QUANT = 1;
+	static constexpr int UW = 64, UNR = 2, QUANT = 1;
 	struct W { int4 a, b, c; int4 sc; float d; };
 	static __device__ __forceinline__ W load(const kcu_gemv &p, size_t g)
 	{
@@ -337,7 +336,7 @@ struct TQ6_K {
 /* float weights: 16 bytes of F16/BF16 (8 weights) or F32 (4) per unit */
 template <int TY>
 struct TFloat {
-	static constexpr int UW = TY == T_F32 ? 4 : 8, QUANT = 0;
+	static constexpr int UW = TY == T_F32 ? 4 : 8, UNR = 4, QUANT = 0;
 	struct W { int4 q; };
 	static __device__ __forceinline__ W load(const kcu_gemv &p, size_t g)
 	{
@@ -409,6 +408,7 @@ __device__ __forceinline__ void gemv(const kcu_gemv &p)
 
 	/* the first row's weights are requested before the activations are
 	 * copied: their latency overlaps */
+	constexpr int UNR = T::UNR;
 	typename T::W w[UNR];
 #pragma unroll
 	for (int k = 0; k < UNR; k++) {
@@ -416,6 +416,10 @@ __device__ __forceinline__ void gemv(const kcu_gemv &p)
 		if (r < r_end && u < U)
 			w[k] = T::load(p, (size_t)r * U + u);
 	}
+	/* the weights are constant; the activations, bias and y may still be
+	 * being written by the previous kernel */
+	pdl_launch();
+	pdl_wait();
 
 	acts<NC> a;
 	a.cols = cols;
@@ -491,7 +495,7 @@ __device__ __forceinline__ void gemv(const kcu_gemv &p)
 }
 
 #define GEMV(name, T, NC) \
-	extern "C" __global__ void __launch_bounds__(KCU_THREADS) kcu_gemv_##name##_##NC(kcu_gemv p) \
+	extern "C" __global__ void __launch_bounds__(KCU_THREADS, 2) kcu_gemv_##name##_##NC(kcu_gemv p) \
 	{ gemv<T, NC>(p); }
 #define GEMV_ALL(name, T) GEMV(name, T, 1) GEMV(name, T, 2) GEMV(name, T, 4) GEMV(name, T, 8)
 

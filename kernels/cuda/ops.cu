@@ -7,8 +7,9 @@
  *   kcu_embed      rows of token_embd dequantized (embedding lookup)
  *   kcu_norm       RMSNorm (optional) + quantization of the activations
  *   kcu_rope       qwen3's q/k norms, RoPE (pairs or NEOX), KV-cache store
- *   kcu_attn       attention of one query over the F16 KV cache (GQA),
- *                  output quantized for the output projection
+ *   kcu_attn_HD    attention of one query over the F16 KV cache (GQA),
+ *                  head size HD = 64, 128 or 256, output quantized for the
+ *                  output projection
  *   kcu_glu        silu(gate) * up, quantized for the down projection
  *
  * The residual adds and biases are done by the matrix kernels (gemv.cu).
@@ -31,6 +32,8 @@ extern "C" __global__ void kcu_repack(kcu_repack p)
 
 extern "C" __global__ void kcu_embed(kcu_embed p)
 {
+	pdl_launch();
+	pdl_wait();
 	const int t = blockIdx.x;
 	const int row = p.step ? ((const kcu_step *)p.step)->tok[t] : t;
 	float *x = (float *)p.x + (size_t)t * p.cols;
@@ -57,6 +60,8 @@ __device__ float block_sum(float v, float *red)
 extern "C" __global__ void kcu_norm(kcu_norm p)
 {
 	__shared__ float red[32];
+	pdl_launch();
+	pdl_wait();
 	const int t = blockIdx.x, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
 	const int nw = blockDim.x >> 5;
 	const float *x = (const float *)p.x + (size_t)t * p.n;
@@ -89,6 +94,8 @@ extern "C" __global__ void kcu_rope(kcu_rope p)
 	__shared__ float red[32];
 	__shared__ float v[1024];
 	const int hh = blockIdx.x, t = blockIdx.y, hd = p.head_dim;
+	pdl_launch();
+	pdl_wait();
 	const int pos = ((const kcu_step *)p.step)->pos0 + t;
 	float *row = (float *)p.qkv + (size_t)t * p.ld;
 	const int is_k = hh >= p.n_head && hh < p.n_head + p.n_kv;
@@ -139,42 +146,51 @@ extern "C" __global__ void kcu_rope(kcu_rope p)
 	}
 }
 
-/* Attention of query head h of token t over positions [0, pos0 + t]:
- * scores of KCU_ATT_CHUNK positions at a time (one thread per position,
- * its dot over the head), then the running softmax (max and sum rescaled
- * per chunk) and the V sum (threads over the head's dimensions, and over
- * position groups when the head is narrower than the block). q is
- * rounded to F16 first, as llama.cpp does against an F16 cache. */
-extern "C" __global__ void __launch_bounds__(KCU_ATT_THREADS) kcu_attn(kcu_attn p)
+/* Attention of query head h of token t over positions [0, pos0 + t],
+ * head size HD: KCU_ATT_THREADS positions scored at a time (one thread per
+ * position, its dot over the head with 16-byte loads), the running
+ * softmax (max and sum rescaled per chunk), and the V sum: HD / 2 threads
+ * per position (two dimensions each, half2 loads coalesced over the row),
+ * KCU_ATT_THREADS / (HD / 2) positions at once, partial sums combined at
+ * the end. q is rounded to F16 first, as llama.cpp does against an F16
+ * cache. The output is stored as floats and quantized per 32 for the
+ * output projection. */
+template <int HD>
+__device__ __forceinline__ void attn(const kcu_attn &p)
 {
-	__shared__ __align__(16) float qs[256];
-	__shared__ float sc[KCU_ATT_CHUNK];
+	constexpr int NT = KCU_ATT_THREADS, TP = HD / 2, G = NT / TP;
+	__shared__ __align__(16) float qs[HD];
+	__shared__ float sc[NT];
 	__shared__ float red[32];
-	__shared__ float part[KCU_ATT_THREADS * 2];
-	const int h = blockIdx.x, t = blockIdx.y, hd = p.head_dim, tid = threadIdx.x;
+	__shared__ float2 part[G * TP];
+	pdl_launch();
+	pdl_wait();
+	const int h = blockIdx.x, t = blockIdx.y, tid = threadIdx.x;
 	const int kvh = h / (p.n_head / p.n_kv);
 	const int n_pos = ((const kcu_step *)p.step)->pos0 + t + 1;
-	const size_t prow = (size_t)p.n_kv * hd;       /* halves per position */
-	const __half *K = (const __half *)p.kc + (size_t)kvh * hd;
-	const __half *V = (const __half *)p.vc + (size_t)kvh * hd;
-	const float *q = (const float *)p.qkv + (size_t)t * p.ld + (size_t)h * hd;
-	for (int i = tid; i < hd; i += blockDim.x)
+	const size_t prow = (size_t)p.n_kv * HD;       /* halves per position */
+	const __half *K = (const __half *)p.kc + (size_t)kvh * HD;
+	const __half *V = (const __half *)p.vc + (size_t)kvh * HD;
+	const float *q = (const float *)p.qkv + (size_t)t * p.ld + (size_t)h * HD;
+	for (int i = tid; i < HD; i += NT)
 		qs[i] = __half2float(__float2half_rn(q[i]));
-	/* V-sum slots: dimension d = s % hd, position group g = s / hd */
-	const int groups = hd <= KCU_ATT_THREADS ? KCU_ATT_THREADS / hd : 1;
-	const int n_slot = hd * groups;
-	float acc[2] = {0.0f, 0.0f};
+	const int d2 = tid % TP, g = tid / TP;
+	float2 acc = make_float2(0.0f, 0.0f);
 	float m = -INFINITY, l = 0.0f;
 	__syncthreads();
-	for (int p0 = 0; p0 < n_pos; p0 += KCU_ATT_CHUNK) {
-		const int n = min(KCU_ATT_CHUNK, n_pos - p0);
+	for (int p0 = 0; p0 < n_pos; p0 += NT) {
+		const int n = min(NT, n_pos - p0);
 		float s = -INFINITY;
 		if (tid < n) {
 			const uint4 *k8 = (const uint4 *)(K + (size_t)(p0 + tid) * prow);
+			uint4 kv[HD / 8];
+#pragma unroll
+			for (int i = 0; i < HD / 8; i++)
+				kv[i] = k8[i];
 			float d = 0.0f;
-			for (int i = 0; i < hd / 8; i++) {
-				const uint4 kv = k8[i];
-				const unsigned w[4] = {kv.x, kv.y, kv.z, kv.w};
+#pragma unroll
+			for (int i = 0; i < HD / 8; i++) {
+				const unsigned w[4] = {kv[i].x, kv[i].y, kv[i].z, kv[i].w};
 #pragma unroll
 				for (int k = 0; k < 4; k++) {
 					const float2 f = __half22float2(*(const __half2 *)&w[k]);
@@ -191,62 +207,80 @@ extern "C" __global__ void __launch_bounds__(KCU_ATT_THREADS) kcu_attn(kcu_attn 
 			red[tid >> 5] = cm;
 		__syncthreads();
 		cm = red[0];
-		for (int i = 1; i < (int)(blockDim.x >> 5); i++)
+#pragma unroll
+		for (int i = 1; i < NT / 32; i++)
 			cm = fmaxf(cm, red[i]);
 		const float m_new = fmaxf(m, cm);
 		const float e = tid < n ? __expf(s - m_new) : 0.0f;
-		if (tid < KCU_ATT_CHUNK)
-			sc[tid] = e;
-		const float cs = block_sum(e, red);
+		sc[tid] = e;
+		const float cs = block_sum(e, red);   /* its barrier also publishes sc */
 		const float corr = __expf(m - m_new);
 		l = l * corr + cs;
 		m = m_new;
-		/* V sum over the chunk */
-		for (int k = 0; k < 2; k++) {
-			const int slot = tid + k * KCU_ATT_THREADS;
-			if (slot >= n_slot)
-				continue;
-			const int d = slot % hd, g = slot / hd;
-			float a = acc[k] * corr;
-			for (int j = g; j < n; j += groups)
-				a = fmaf(sc[j], __half2float(V[(size_t)(p0 + j) * prow + d]), a);
-			acc[k] = a;
+		acc.x *= corr;
+		acc.y *= corr;
+		const __half2 *V2 = (const __half2 *)(V + (size_t)p0 * prow) + d2;
+#pragma unroll 8
+		for (int j = g; j < n; j += G) {
+			const float2 v = __half22float2(V2[(size_t)j * (prow / 2)]);
+			acc.x = fmaf(sc[j], v.x, acc.x);
+			acc.y = fmaf(sc[j], v.y, acc.y);
 		}
 		__syncthreads();
 	}
-	/* combine the position groups, normalise, store and quantize */
-	for (int k = 0; k < 2; k++) {
-		const int slot = tid + k * KCU_ATT_THREADS;
-		if (slot < n_slot)
-			part[slot] = acc[k];
-	}
+	part[g * TP + d2] = acc;
 	__syncthreads();
-	float *out = (float *)p.att + (size_t)t * p.n_head * hd + (size_t)h * hd;
+	float *out = (float *)p.att + (size_t)t * p.n_head * HD + (size_t)h * HD;
 	const float inv = 1.0f / l;
-	for (int d = tid; d < hd; d += blockDim.x) {
-		float s = 0.0f;
-		for (int g = 0; g < groups; g++)
-			s += part[g * hd + d];
-		qs[d] = s * inv;
-		out[d] = s * inv;
+	if (tid < TP) {
+		float2 o = make_float2(0.0f, 0.0f);
+#pragma unroll
+		for (int k = 0; k < G; k++) {
+			o.x += part[k * TP + tid].x;
+			o.y += part[k * TP + tid].y;
+		}
+		o.x *= inv;
+		o.y *= inv;
+		qs[2 * tid] = o.x;
+		qs[2 * tid + 1] = o.y;
+		((float2 *)out)[tid] = o;
 	}
 	__syncthreads();
 	const int lane = tid & 31, warp = tid >> 5;
-	const int cols = p.n_head * hd;
-	int8_t *xq = (int8_t *)p.xq + (size_t)t * cols + (size_t)h * hd;
-	struct kcu_xs *xs = (struct kcu_xs *)p.xs + (size_t)t * (cols / 32) + (size_t)h * hd / 32;
-	for (int b = warp; b < hd / 32; b += blockDim.x >> 5)
+	const int cols = p.n_head * HD;
+	int8_t *xq = (int8_t *)p.xq + (size_t)t * cols + (size_t)h * HD;
+	struct kcu_xs *xs = (struct kcu_xs *)p.xs + (size_t)t * (cols / 32) + (size_t)h * HD / 32;
+	for (int b = warp; b < HD / 32; b += NT / 32)
 		quant32(qs[32 * b + lane], lane, xq + 32 * b, xs + b);
 }
 
+extern "C" __global__ void __launch_bounds__(KCU_ATT_THREADS) kcu_attn_64(kcu_attn p)
+{
+	attn<64>(p);
+}
+
+extern "C" __global__ void __launch_bounds__(KCU_ATT_THREADS) kcu_attn_128(kcu_attn p)
+{
+	attn<128>(p);
+}
+
+extern "C" __global__ void __launch_bounds__(KCU_ATT_THREADS) kcu_attn_256(kcu_attn p)
+{
+	attn<256>(p);
+}
+
+/* Grid (ceil(n_ff / 32 / warps), n_tok): one block of 32 per warp. */
 extern "C" __global__ void kcu_glu(kcu_glu p)
 {
-	const int t = blockIdx.x, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+	pdl_launch();
+	pdl_wait();
+	const int t = blockIdx.y, lane = threadIdx.x & 31, nw = blockDim.x >> 5;
+	const int warp = blockIdx.x * nw + (threadIdx.x >> 5);
 	const float *g = (const float *)p.gu + (size_t)t * 2 * p.n_ff, *u = g + p.n_ff;
 	int8_t *xq = (int8_t *)p.xq + (size_t)t * p.n_ff;
 	struct kcu_xs *xs = (struct kcu_xs *)p.xs + (size_t)t * (p.n_ff / 32);
 	float *xf = p.xf ? (float *)p.xf + (size_t)t * p.n_ff : nullptr;
-	for (int b = warp; b < p.n_ff / 32; b += blockDim.x >> 5) {
+	for (int b = warp; b < p.n_ff / 32; b += nw * gridDim.x) {
 		const int i = 32 * b + lane;
 		const float gv = g[i];
 		const float v = gv / (1.0f + expf(-gv)) * u[i];
