@@ -69,7 +69,8 @@ static void test_bad_input(void **state)
 		{"verify --model qwen3-30b-a3b", "qwen3-30b-a3b"},
 		{"verify --model no-such-model", "llmcap models"},
 		{"verify --gguf tests/fixtures/gguf/bad-magic.gguf", "bad-magic.gguf"},
-		{"calibrate --engine llama.cpp", "not built yet"},
+		{"calibrate --engine llama.cpp --llama-bench /nonexistent/llama-bench", "not an executable"},
+		{"calibrate --engine vllm", "unknown engine"},
 		{"calibrate --threads -1", "--threads"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
