@@ -39,6 +39,10 @@ struct gcal {
 	int n;
 	struct gcal_type t[MAX_T];
 	double mm_frac, layer_s, token_s, band;
+	double layer_pp_s, step_pp_s;  /* prefill: per layer per micro-batch, per micro-batch */
+	int n_fit;
+	char fit_what[8][48];
+	double fit_decode[8], fit_prefill[8]; /* the fit's own residuals, % */
 	int n_res;
 	char res_what[MAX_RES][64];
 	double res_decode[MAX_RES], res_prefill[MAX_RES];
@@ -92,6 +96,16 @@ static char *gcal_json(const struct gcal *c)
 	cJSON_AddNumberToObject(o, "prefill_compute_fraction", c->mm_frac);
 	cJSON_AddNumberToObject(o, "layer_s", c->layer_s);
 	cJSON_AddNumberToObject(o, "token_s", c->token_s);
+	cJSON_AddNumberToObject(o, "prefill_layer_s", c->layer_pp_s);
+	cJSON_AddNumberToObject(o, "prefill_step_s", c->step_pp_s);
+	cJSON *fr = cJSON_AddArrayToObject(o, "fit_runs");
+	for (int i = 0; i < c->n_fit; i++) {
+		cJSON *x = cJSON_CreateObject();
+		cJSON_AddStringToObject(x, "run", c->fit_what[i]);
+		cJSON_AddNumberToObject(x, "decode_error_pct", c->fit_decode[i]);
+		cJSON_AddNumberToObject(x, "prefill_error_pct", c->fit_prefill[i]);
+		cJSON_AddItemToArray(fr, x);
+	}
 	cJSON_AddNumberToObject(o, "error_band", c->band);
 	cJSON *rs = cJSON_AddArrayToObject(o, "residuals");
 	for (int i = 0; i < c->n_res; i++) {
@@ -132,6 +146,8 @@ static int gcal_load(struct gcal *c)
 		c->mm_frac = jget(o, "prefill_compute_fraction");
 		c->layer_s = jget(o, "layer_s");
 		c->token_s = jget(o, "token_s");
+		c->layer_pp_s = jget(o, "prefill_layer_s");
+		c->step_pp_s = jget(o, "prefill_step_s");
 		c->band = jget(o, "error_band");
 		const cJSON *x;
 		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "types"))
@@ -146,7 +162,8 @@ static int gcal_load(struct gcal *c)
 			c->n++;
 		}
 		ok = c->n > 0 && c->mm_frac > 0 && c->mm_frac <= 1 && c->layer_s >= 0 && c->layer_s < 0.01 &&
-		     c->token_s >= 0 && c->token_s < 0.1 && c->band > 0 && c->band < 5;
+		     c->token_s >= 0 && c->token_s < 0.1 && c->band > 0 && c->band < 5 &&
+		     c->layer_pp_s >= 0 && c->layer_pp_s < 0.1 && c->step_pp_s >= 0 && c->step_pp_s < 1;
 	}
 	cJSON_Delete(o);
 	return ok ? 0 : -1;
@@ -170,6 +187,8 @@ static void gcal_apply(const struct gcal *c, const struct sim_weights *w, int ha
 	if (!has_gpu)
 		return;   /* a prediction for the CPU alone: nothing else changes */
 	e->token_s = c->token_s;
+	e->layer_gpu_pp_s = c->layer_pp_s;
+	e->step_pp_s = c->step_pp_s;
 	e->band = cpu_calibrated ? fmax(e->band, c->band) : c->band;
 	e->calibrated = 1;
 	char when[32] = "";
@@ -270,37 +289,86 @@ static int predict(const struct hw_spec *h, const struct grun *r, const struct s
 	return sim_predict(h, &r->m, &r->w, &wl, e, p, err, sizeof err);
 }
 
-/* The prefill share of the FP16 peak that makes the simulator predict
- * the measured prefill (bisection on a log scale; the prediction falls
- * monotonically as the share falls). */
-static double fit_mm(const struct hw_spec *h, const struct grun *r, struct sim_eff e, int prompt, int gen,
-		     struct sim_pred *p)
+/* min over x of sum_i ((A_i . x - b_i) / b_i)^2 over the columns in use
+ * (3 unknowns at most), by the normal equations; 0, or -1 when singular. */
+static int lsq(int n, const double (*A)[3], const double *b, const int use[3], double x[3])
 {
-	double lo = log(1e-4), hi = log(1.0);
-	for (int i = 0; i < 40; i++) {
-		const double mid = (lo + hi) / 2;
-		e.gpu_mm = exp(mid);
-		if (predict(h, r, &e, prompt, gen, p) != 0)
-			return NAN;
-		if (p->prefill_tps > r->pp)
-			hi = mid;
-		else
-			lo = mid;
+	double M[3][4] = {{0}};
+	int idx[3], k = 0;
+	for (int j = 0; j < 3; j++)
+		if (use[j])
+			idx[k++] = j;
+	for (int i = 0; i < n; i++) {
+		const double w = 1.0 / (b[i] * b[i]);
+		for (int r = 0; r < k; r++) {
+			for (int q = 0; q < k; q++)
+				M[r][q] += w * A[i][idx[r]] * A[i][idx[q]];
+			M[r][k] += w * A[i][idx[r]] * b[i];
+		}
 	}
-	return exp((lo + hi) / 2);
+	for (int col = 0; col < k; col++) {
+		int piv = col;
+		for (int r = col + 1; r < k; r++)
+			if (fabs(M[r][col]) > fabs(M[piv][col]))
+				piv = r;
+		if (!(fabs(M[piv][col]) > 1e-300))
+			return -1;
+		for (int q = 0; q <= k; q++) {
+			const double t = M[col][q];
+			M[col][q] = M[piv][q];
+			M[piv][q] = t;
+		}
+		for (int r = 0; r < k; r++) {
+			if (r == col)
+				continue;
+			const double f = M[r][col] / M[col][col];
+			for (int q = 0; q <= k; q++)
+				M[r][q] -= f * M[col][q];
+		}
+	}
+	x[0] = x[1] = x[2] = 0;
+	for (int r = 0; r < k; r++)
+		x[idx[r]] = M[r][k] / M[r][r];
+	return 0;
+}
+
+/* The same with every unknown >= 0: the best of the fits that leave out
+ * some of columns 1 and 2 (column 0, the rate, is always in). */
+static int lsq_nonneg(int n, const double (*A)[3], const double *b, double x[3])
+{
+	static const int uses[4][3] = {{1, 1, 1}, {1, 1, 0}, {1, 0, 1}, {1, 0, 0}};
+	double best = INFINITY;
+	int found = -1;
+	for (int u = 0; u < 4; u++) {
+		double t[3];
+		if (lsq(n, A, b, uses[u], t) != 0 || t[0] <= 0 || t[1] < 0 || t[2] < 0)
+			continue;
+		double r = 0;
+		for (int i = 0; i < n; i++) {
+			const double e = (A[i][0] * t[0] + A[i][1] * t[1] + A[i][2] * t[2] - b[i]) / b[i];
+			r += e * e;
+		}
+		if (r < best) {
+			best = r;
+			memcpy(x, t, sizeof t);
+			found = 0;
+		}
+	}
+	return found;
 }
 
 int cli_calibrate_gpu(int json)
 {
 	char err[1024] = "";
-	struct hw_spec *h = calloc(1, sizeof *h);
+	struct hw_spec *h = calloc(1, sizeof *h), *hfast = calloc(1, sizeof *hfast);
 	struct gcal *c = calloc(1, sizeof *c);
 	struct sim_pred *p = calloc(1, sizeof *p);
-	struct grun *r2 = calloc(1, sizeof *r2), *r10 = calloc(1, sizeof *r10), *rc8 = calloc(1, sizeof *rc8);
+	enum { N_FIT = 6, N_CHK = 2 };
+	struct grun *runs = calloc(N_FIT + N_CHK, sizeof *runs);
 	struct kern_cuda *cu = NULL;
 	struct mdb_models models = {0};
 	int rc = CLI_FAIL;
-	if (!h || !c || !p || !r2 || !r10 || !rc8) {
+	if (!h || !hfast || !c || !p || !runs) {
 		fprintf(stderr, "llmcap calibrate: out of memory\n");
 		goto out;
 	}
@@ -315,12 +383,18 @@ int cli_calibrate_gpu(int json)
 		fprintf(stderr, "llmcap calibrate: %s\n", err);
 		goto out;
 	}
-	const struct mdb_model *fit_m = mdb_models_find(&models, "llama-3.2-1b");
-	const struct mdb_model *chk_m = mdb_models_find(&models, "llama-3.1-8b");
-	if (!fit_m || !chk_m) {
-		fprintf(stderr, "llmcap calibrate: the built-in catalog lacks llama-3.2-1b or llama-3.1-8b\n");
-		goto out;
-	}
+	/* fitted on three widths, two depths each; checked on a fourth width */
+	static const struct { const char *id; int layers, type; } plan[N_FIT + N_CHK] = {
+		{"smollm2-135m", 8, QT_Q4_0}, {"smollm2-135m", 24, QT_Q4_0},
+		{"llama-3.2-1b", 4, QT_Q4_0}, {"llama-3.2-1b", 12, QT_Q4_0},
+		{"llama-3.1-8b", 2, QT_Q4_0}, {"llama-3.1-8b", 6, QT_Q4_0},
+		{"llama-3.2-3b", 8, QT_Q4_0}, {"llama-3.2-3b", 8, QT_Q4_K},
+	};
+	for (int i = 0; i < N_FIT + N_CHK; i++)
+		if (!mdb_models_find(&models, plan[i].id)) {
+			fprintf(stderr, "llmcap calibrate: the built-in catalog lacks %s\n", plan[i].id);
+			goto out;
+		}
 	const struct hw_accel *g = &h->accel[0];
 	snprintf(c->fingerprint, sizeof c->fingerprint, "%s", h->fingerprint);
 	snprintf(c->gpu, sizeof c->gpu, "%s", g->name);
@@ -331,14 +405,14 @@ int cli_calibrate_gpu(int json)
 		fprintf(stderr, "llmcap calibrate: %s\n", err);
 		goto out;
 	}
-	/* 1. decode: matrix-vector products of Llama-3.1-8B's FFN shape over
-	 * matrices far beyond the L2 cache */
+	/* 1. matrix-vector products of Llama-3.1-8B's FFN shape over matrices
+	 * far beyond the L2 cache: how the types compare */
 	static const int types[] = {QT_Q4_0, QT_Q4_1, QT_Q5_0, QT_Q8_0, QT_Q4_K, QT_Q5_K, QT_Q6_K, QT_F16};
 	const int nt = (int)(sizeof types / sizeof types[0]);
 	for (int i = 0; i < nt; i++) {
 		if (show)
-			fprintf(stderr, "\rcalibrating the GPU: %-5s matrix-vector (%d of %d)...", mdb_qtype(types[i])->name,
-				i + 1, nt);
+			fprintf(stderr, "\rcalibrating the GPU: %-5s matrix-vector (%d of %d)...          ",
+				mdb_qtype(types[i])->name, i + 1, nt);
 		const size_t bytes = kern_row_bytes(types[i], 4096) * 14336;
 		const int n_mats = (int)(((size_t)512 << 20) / bytes) + 2;
 		struct kern_bench b;
@@ -348,62 +422,91 @@ int cli_calibrate_gpu(int json)
 		}
 		c->t[c->n].type = types[i];
 		c->t[c->n].matvec_gbps = b.median_gbps;
-		c->t[c->n].bw_frac = b.median_gbps / c->gpu_gbps;
 		c->n++;
 	}
-	/* 2. fixed costs: Llama-3.2-1B's shape with 2 and 10 layers; the
-	 * decode time the bandwidth does not explain, per layer and per token;
-	 * the prefill share of the peak from the 10-layer prompt */
+	/* 2. synthetic models end to end */
 	const int prompt = 128, gen = 64;
-	if (show)
-		fprintf(stderr, "\rcalibrating the GPU: fixed costs (llama-3.2-1b, 2 and 10 layers)...     ");
-	if (run_synth(cu, fit_m, QT_Q4_0, 2, prompt, gen, r2, err, sizeof err) ||
-	    run_synth(cu, fit_m, QT_Q4_0, 10, prompt, gen, r10, err, sizeof err)) {
-		fprintf(stderr, "\nllmcap calibrate: %s\n", err);
-		goto out;
-	}
-	struct sim_eff e;
-	sim_eff_default("llmcap", &e, err, sizeof err);
-	c->band = 1;
-	c->mm_frac = 1;
-	gcal_apply(c, &r2->w, 1, &e);
-	e.layer_gpu_s = e.token_s = 0;
-	if (predict(h, r2, &e, prompt, gen, p) != 0)
-		goto out;
-	const double res2 = 1.0 / r2->tg - 1.0 / p->decode_tps;
-	if (predict(h, r10, &e, prompt, gen, p) != 0)
-		goto out;
-	const double res10 = 1.0 / r10->tg - 1.0 / p->decode_tps;
-	c->layer_s = fmax(0, (res10 - res2) / 8);
-	c->token_s = fmax(0, res2 - 2 * c->layer_s);
-	e.layer_gpu_s = c->layer_s;
-	e.token_s = c->token_s;
-	c->mm_frac = fit_mm(h, r10, e, prompt, gen, p);
-	if (!(c->mm_frac > 0)) {
-		fprintf(stderr, "\nllmcap calibrate: the prefill fit failed\n");
-		goto out;
-	}
-	/* 3. check on a model the fit did not see: Llama-3.1-8B's shape, its
-	 * first 8 layers, Q4_0 and Q4_K */
-	static const int chk[] = {QT_Q4_0, QT_Q4_K};
-	double worst = 0;
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < N_FIT + N_CHK; i++) {
 		if (show)
-			fprintf(stderr, "\rchecking on llama-3.1-8b (8 layers) %s...                          ",
-				mdb_qtype(chk[i])->name);
-		if (run_synth(cu, chk_m, chk[i], 8, 256, 32, rc8, err, sizeof err)) {
+			fprintf(stderr, "\rcalibrating the GPU: %s, %d layers, %s...            ", plan[i].id,
+				plan[i].layers, mdb_qtype(plan[i].type)->name);
+		if (run_synth(cu, mdb_models_find(&models, plan[i].id), plan[i].type, plan[i].layers, prompt, gen,
+			      &runs[i], err, sizeof err)) {
 			fprintf(stderr, "\nllmcap calibrate: %s\n", err);
 			goto out;
 		}
+	}
+	/* 3. the fit. Decode: t = bytes / (bandwidth x f) + layers x c + t0,
+	 * linear in (1/f, c, t0), the bytes term from the simulator at f = 1.
+	 * Prefill: t = flops / (peak x mm) + layers x cp + s0, the flops term
+	 * from the simulator at mm = 1 with memory made free. Least squares in
+	 * relative error over the fit runs, every term >= 0. */
+	*hfast = *h;
+	hfast->accel[0].memory_bandwidth_gbps = 1e9;
+	double A[N_FIT][3], bd[N_FIT], P[N_FIT][3], bp[N_FIT];
+	for (int i = 0; i < N_FIT; i++) {
+		struct sim_eff e;
 		sim_eff_default("llmcap", &e, err, sizeof err);
-		gcal_apply(c, &rc8->w, 1, &e);
-		if (predict(h, rc8, &e, 256, 32, p) != 0)
+		e.gpu_bw = 1;
+		e.gpu_mm = 1;
+		e.layer_gpu_s = e.token_s = 0;
+		e.layer_gpu_pp_s = e.step_pp_s = 0;
+		if (predict(h, &runs[i], &e, prompt, gen, p) != 0)
 			goto out;
-		const int k = c->n_res++;
-		snprintf(c->res_what[k], sizeof c->res_what[k], "llama-3.1-8b, 8 layers, %s", mdb_qtype(chk[i])->name);
-		c->res_decode[k] = 100 * (p->decode_tps - rc8->tg) / rc8->tg;
-		c->res_prefill[k] = 100 * (p->prefill_tps - rc8->pp) / rc8->pp;
-		worst = fmax(worst, fmax(fabs(c->res_decode[k]), fabs(c->res_prefill[k])));
+		A[i][0] = 1.0 / p->decode_tps;
+		A[i][1] = runs[i].m.n_layer;
+		A[i][2] = 1;
+		bd[i] = 1.0 / runs[i].tg;
+		if (predict(hfast, &runs[i], &e, prompt, gen, p) != 0)
+			goto out;
+		P[i][0] = prompt / p->prefill_tps;
+		P[i][1] = runs[i].m.n_layer;
+		P[i][2] = 1;
+		bp[i] = prompt / runs[i].pp;
+	}
+	double xd[3], xp[3];
+	if (lsq_nonneg(N_FIT, A, bd, xd) != 0 || lsq_nonneg(N_FIT, P, bp, xp) != 0) {
+		fprintf(stderr, "\nllmcap calibrate: the fit failed (no positive solution)\n");
+		goto out;
+	}
+	int k0 = 0;
+	for (int i = 0; i < c->n; i++)
+		if (c->t[i].type == QT_Q4_0)
+			k0 = i;
+	const double f0 = 1.0 / xd[0];
+	for (int i = 0; i < c->n; i++)   /* each type by its matrix-vector rate relative to Q4_0 */
+		c->t[i].bw_frac = f0 * c->t[i].matvec_gbps / c->t[k0].matvec_gbps;
+	c->layer_s = xd[1];
+	c->token_s = xd[2];
+	c->mm_frac = fmin(1.0, 1.0 / xp[0]);
+	c->layer_pp_s = xp[1];
+	c->step_pp_s = xp[2];
+	c->band = 1;
+	/* 4. residuals: the fit runs, then the check runs (a width the fit
+	 * did not see) */
+	double worst = 0;
+	for (int i = 0; i < N_FIT + N_CHK; i++) {
+		struct sim_eff e;
+		sim_eff_default("llmcap", &e, err, sizeof err);
+		gcal_apply(c, &runs[i].w, 1, &e);
+		if (predict(h, &runs[i], &e, prompt, gen, p) != 0)
+			goto out;
+		const double ed = 100 * (p->decode_tps - runs[i].tg) / runs[i].tg;
+		const double ep = 100 * (p->prefill_tps - runs[i].pp) / runs[i].pp;
+		if (i < N_FIT) {
+			const int k = c->n_fit++;
+			snprintf(c->fit_what[k], sizeof c->fit_what[k], "%s, %d layers, %s", plan[i].id,
+				 plan[i].layers, mdb_qtype(plan[i].type)->name);
+			c->fit_decode[k] = ed;
+			c->fit_prefill[k] = ep;
+		} else {
+			const int k = c->n_res++;
+			snprintf(c->res_what[k], sizeof c->res_what[k], "%s, %d layers, %s", plan[i].id,
+				 plan[i].layers, mdb_qtype(plan[i].type)->name);
+			c->res_decode[k] = ed;
+			c->res_prefill[k] = ep;
+		}
+		worst = fmax(worst, fmax(fabs(ed), fabs(ep)));
 	}
 	if (show)
 		fprintf(stderr, "\r%78s\r", "");
@@ -427,15 +530,20 @@ int cli_calibrate_gpu(int json)
 		printf("  GPU bandwidth the simulator uses: %.0f GB/s (llmcap probe); device copy now: %.0f GB/s\n",
 		       c->gpu_gbps, c->copy_gbps);
 		printf("  written to %s\n\n", path);
-		printf("  %-6s %12s %12s %10s\n", "type", "matvec GB/s", "of probe bw", "of copy");
+		printf("  %-6s %17s %14s %22s\n", "type", "matvec GB/s", "of copy", "decode share of probe bw");
 		for (int i = 0; i < c->n; i++)
-			printf("  %-6s %12.0f %11.0f%% %9.0f%%\n", mdb_qtype(c->t[i].type)->name, c->t[i].matvec_gbps,
-			       100 * c->t[i].bw_frac, 100 * c->t[i].matvec_gbps / c->copy_gbps);
-		printf("\n  fixed cost per layer per decode step: %.1f us; per token: %.0f us\n", c->layer_s * 1e6,
+			printf("  %-6s %17.0f %13.0f%% %21.0f%%\n", mdb_qtype(c->t[i].type)->name, c->t[i].matvec_gbps,
+			       100 * c->t[i].matvec_gbps / c->copy_gbps, 100 * c->t[i].bw_frac);
+		printf("\n  decode fixed costs: %.1f us per layer, %.0f us per token\n", c->layer_s * 1e6,
 		       c->token_s * 1e6);
-		printf("  prefill: %.1f%% of the FP16 peak (%.0f TFLOPS measured by the probe)\n", 100 * c->mm_frac,
-		       g->fp16_tflops);
-		printf("  check on a model the fit did not see (prediction error):\n");
+		printf("  prefill: %.1f%% of the FP16 peak (%.0f TFLOPS measured by the probe), %.1f us per layer and "
+		       "%.0f us per micro-batch\n", 100 * c->mm_frac, g->fp16_tflops, c->layer_pp_s * 1e6,
+		       c->step_pp_s * 1e6);
+		printf("  the fit's own runs (prediction error):\n");
+		for (int i = 0; i < c->n_fit; i++)
+			printf("    %-30s decode %+6.1f%%  prefill %+6.1f%%\n", c->fit_what[i], c->fit_decode[i],
+			       c->fit_prefill[i]);
+		printf("  check on a width the fit did not see:\n");
 		for (int i = 0; i < c->n_res; i++)
 			printf("    %-30s decode %+6.1f%%  prefill %+6.1f%%\n", c->res_what[i], c->res_decode[i],
 			       c->res_prefill[i]);
@@ -449,10 +557,9 @@ out:
 	kern_cuda_close(cu);
 	mdb_models_free(&models);
 	free(h);
+	free(hfast);
 	free(c);
 	free(p);
-	free(r2);
-	free(r10);
-	free(rc8);
+	free(runs);
 	return rc;
 }

@@ -10,9 +10,10 @@
  * attention (its output quantized), the output projection added into the
  * residual stream, RMSNorm + quantize, the gate/up product (one matrix when
  * they share a type), SwiGLU + quantize, the down projection added into
- * the residual stream: 9 launches per layer. A decode step is captured
- * once as a CUDA graph (it reads its position and token from a small
- * struct in device memory, so the graph serves every step) and replayed.
+ * the residual stream: 9 launches per layer. Each step shape (n tokens,
+ * which logits) is captured once as a CUDA graph (its kernels read the
+ * position and tokens from a small struct in device memory, so one graph
+ * serves every step of that shape) and replayed.
  */
 #include <math.h>
 #include <stdio.h>
@@ -33,7 +34,7 @@ extern const unsigned long kern_cuda_ops_len;
 
 #define N_NC 4                    /* matrix kernels for 1, 2, 4, 8 tokens */
 static const int nc_of[N_NC] = {1, 2, 4, 8};
-#define DEFAULT_BPSM 4
+#define DEFAULT_BPSM 2
 
 /* ---- weight types: device layout and kernel names ---------------------- */
 struct wtype {
@@ -607,8 +608,8 @@ int kern_cuda_quantize(struct kern_cuda *c, const float *X, int n_rows, int64_t 
 		goto out;
 	for (size_t i = 0; i < nb; i++) {
 		d[i] = hs[i].d;
-		s_lo[i] = kern_h2f(hs[i].s_lo);
-		s_hi[i] = kern_h2f(hs[i].s_hi);
+		s_lo[i] = hs[i].d * (float)hs[i].q_lo;
+		s_hi[i] = hs[i].d * (float)hs[i].q_hi;
 	}
 out:
 	free(hs);
@@ -935,8 +936,10 @@ struct kern_cuda_model {
 	int need_xf;                  /* some matrix has float weights */
 	struct kcu_step *h_step;      /* pinned */
 	float *h_logits;              /* pinned, (B, n_vocab) */
-	CUgraphExec graph;
-	int graph_state;              /* 0 not tried, 1 captured, -1 launches instead */
+	/* one graph per step shape (tokens n, logits of none / the last /
+	 * every token), captured when first needed */
+	CUgraphExec graph[KCU_MAX_BATCH + 1][3];
+	signed char graph_state[KCU_MAX_BATCH + 1][3]; /* 0 not tried, 1 captured, -1 launches */
 	int n_past;
 	uint64_t device_bytes;
 };
@@ -1086,8 +1089,10 @@ void kern_cuda_model_close(struct kern_cuda_model *m)
 	struct kern_cuda *c = m->c;
 	set_current(c);
 	c->d.cuStreamSynchronize(c->st);
-	if (m->graph)
-		c->d.cuGraphExecDestroy(m->graph);
+	for (int n = 0; n <= KCU_MAX_BATCH; n++)
+		for (int k = 0; k < 3; k++)
+			if (m->graph[n][k])
+				c->d.cuGraphExecDestroy(m->graph[n][k]);
 	if (m->arena)
 		c->d.cuMemFree(m->arena);
 	if (m->h_step)
@@ -1284,34 +1289,32 @@ static int enqueue_step(struct kern_cuda_model *m, int n, int out_rows, char *er
 	return gemv(c, &m->out, m->xq, m->xs, m->xf, out_rows, m->logits, g->n_vocab, 0, 0, err, errlen);
 }
 
-/* The decode step as a graph, captured once. */
-static void capture(struct kern_cuda_model *m)
+/* A step of n tokens with out_rows rows of logits as a graph, captured
+ * once (its kernels read the position and tokens from m->step). */
+static void capture(struct kern_cuda_model *m, int n, int out_rows, int k)
 {
 	struct kern_cuda *c = m->c;
-	m->graph_state = -1;
+	m->graph_state[n][k] = -1;
 	if (!c->d.cuGraphLaunch || getenv("LLMCAP_CUDA_NO_GRAPH"))
 		return;
 	CUgraph graph = NULL;
 	char e[256];
 	if (c->d.cuStreamBeginCapture(c->st, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL) != CUDA_SUCCESS)
 		return;
-	int rc = enqueue_step(m, 1, 1, e, sizeof e);
+	int rc = enqueue_step(m, n, out_rows, e, sizeof e);
 	CUresult r = c->d.cuStreamEndCapture(c->st, &graph);
 	if (rc || r != CUDA_SUCCESS || !graph) {
 		if (graph)
 			c->d.cuGraphDestroy(graph);
 		return;
 	}
-	if (c->d.cuGraphInstantiateWithFlags(&m->graph, graph, 0) == CUDA_SUCCESS)
-		m->graph_state = 1;
+	if (c->d.cuGraphInstantiateWithFlags(&m->graph[n][k], graph, 0) == CUDA_SUCCESS)
+		m->graph_state[n][k] = 1;
 	else
-		m->graph = NULL;
+		m->graph[n][k] = NULL;
 	c->d.cuGraphDestroy(graph);
 }
 
-/* copy_out 0: the logits are copied to the host (pinned) but not on
- * into the caller's buffer (timing: as an engine that samples from its
- * own buffer) */
 static int eval(struct kern_cuda_model *m, const int32_t *tokens, int n_tok, int all_logits, float *logits,
 		int copy_out, char *err, size_t errlen)
 {
@@ -1338,10 +1341,11 @@ static int eval(struct kern_cuda_model *m, const int32_t *tokens, int n_tok, int
 		m->h_step->n_tok = n;
 		memcpy(m->h_step->tok, tokens + b, sizeof(int32_t) * (size_t)n);
 		CU(c->d.cuMemcpyHtoDAsync(m->step, m->h_step, sizeof *m->h_step, c->st), "cuMemcpyHtoDAsync (step)");
-		if (n == 1 && m->graph_state == 0)
-			capture(m);
-		if (n == 1 && m->graph_state == 1) {
-			CU(c->d.cuGraphLaunch(m->graph, c->st), "cuGraphLaunch");
+		const int k = out_rows == 0 ? 0 : out_rows == 1 ? 1 : 2;
+		if (m->graph_state[n][k] == 0)
+			capture(m, n, out_rows, k);
+		if (m->graph_state[n][k] == 1) {
+			CU(c->d.cuGraphLaunch(m->graph[n][k], c->st), "cuGraphLaunch");
 		} else if ((rc = enqueue_step(m, n, out_rows, err, errlen))) {
 			return rc;
 		}

@@ -69,8 +69,8 @@ int kern_cuda_matmul(struct kern_cuda *c, const struct kern_mat *w, const float 
 /* The activation quantization of the matrix kernels, on n_rows rows of n
  * floats (n a multiple of 32), after an RMSNorm with weight w (n floats,
  * or NULL for none) when norm: q gets n_rows x n int8, d n_rows x n/32
- * scales, s_lo and s_hi the scaled sums of the first and last 16 quants
- * of each block (as halves rounded to float). xn (may be NULL) gets the
+ * scales, s_lo and s_hi the sums of the first and last 16 quants of each
+ * block times its scale. xn (may be NULL) gets the
  * normalised floats. */
 int kern_cuda_quantize(struct kern_cuda *c, const float *x, int n_rows, int64_t n, int norm,
 		       const float *w, float eps, int8_t *q, float *d, float *s_lo, float *s_hi,

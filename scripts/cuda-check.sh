@@ -80,6 +80,9 @@ for pass in default calibrated; do
 		say "== calibrate --device gpu"
 		./llmcap calibrate --device gpu 2>>"$LOG" | tee -a "$LOG"
 		cp "$XDG_CACHE_HOME/llmcap/calibration-gpu.json" "$OUT/" 2>/dev/null
+		say "-- plan --hw this --engine llmcap now uses it:"
+		./llmcap plan --model llama-3.1-8b --quant Q4_0 --hw this --engine llmcap 2>&1 |
+			grep -iE "decode|prefill|calibrat|placement|memory:" | head -12 | tee -a "$LOG"
 	fi
 	if [ -n "$SMOL" ] && [ -r "$SMOL" ]; then
 		verify "smollm2-135m Q4_1 real ($pass)" --gguf "$SMOL" --runs 5

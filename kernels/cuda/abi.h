@@ -24,8 +24,9 @@
  *
  * Activations read by the matrix kernels: for each token row of `cols`
  * values, int8 quants (xq, cols bytes) and per 32 values a struct kcu_xs
- * (d as float; s_lo, s_hi = d * the sum of the first and last 16 quants,
- * as IEEE halves), or floats (xf) for float weights. Quantization: d =
+ * (d as float; q_lo, q_hi the sums of the first and last 16 quants, exact
+ * integers: the offset terms of Q4_0, Q4_1's mins, the k-quants' mins need
+ * them), or floats (xf) for float weights. Quantization: d =
  * max|x| / 127, q = round-half-even(x / d) (x * (1/d)), as ggml's Q8_0.
  */
 #ifndef LLMCAP_KERN_CUDA_ABI_H
@@ -39,7 +40,7 @@ typedef unsigned long long kcu_ptr;
 
 struct kcu_xs {
 	float d;
-	unsigned short s_lo, s_hi;   /* IEEE half bits */
+	short q_lo, q_hi;            /* sums of quants 0..15 and 16..31 */
 };
 
 /* The current step, in device memory: the decode graph reads it, so one

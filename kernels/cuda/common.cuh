@@ -75,7 +75,7 @@ __device__ __forceinline__ int spread4(unsigned b)
 }
 
 /* Lane l of the warp holds value v, element l of a block of 32: the
- * block's int8 quants go to q[0..32) and its scale and half sums to *xs
+ * block's int8 quants go to q[0..32) and its scale and quant sums to *xs
  * (d = max|v| / 127, q = round-half-even(v * (1/d)), as ggml's Q8_0). */
 __device__ __forceinline__ void quant32(float v, int lane, int8_t *q, struct kcu_xs *xs)
 {
@@ -92,8 +92,8 @@ __device__ __forceinline__ void quant32(float v, int lane, int8_t *q, struct kcu
 	if (lane == 0) {
 		struct kcu_xs r;
 		r.d = d;
-		r.s_lo = __half_as_ushort(__float2half_rn(d * (float)s));
-		r.s_hi = __half_as_ushort(__float2half_rn(d * (float)s_hi));
+		r.q_lo = (short)s;
+		r.q_hi = (short)s_hi;
 		*xs = r;
 	}
 }

@@ -10,8 +10,9 @@
  * lane reads with one 16-byte load (a Q4_0 block of 32 weights, half a
  * Q8_0 block, an eighth of a Q4_K super-block, ...), so consecutive lanes
  * read consecutive 16 bytes and a warp moves 512 contiguous bytes per
- * load. UNR units per lane are loaded before any is used (UNR loads in
- * flight). Quantized weights are dotted with the int8 activations by
+ * load. A lane loads UNR units at once (a group), and the next group
+ * (of the row or of the warp's next row) is requested before the current
+ * one is used: 2 x UNR loads in flight per lane. Quantized weights are dotted with the int8 activations by
  * dp4a (4 products per instruction) and scaled per block; float weights
  * by FMA. The warp's partial sums are reduced by shuffles.
  *
@@ -83,7 +84,7 @@ struct TQ4_0 {
 			s = dp4a(hi[2], x1.z, s);
 			s = dp4a(hi[3], x1.w, s);
 			const kcu_xs xs = a.xs[c * (a.cols / 32) + u];
-			acc[c] += w.d * (xs.d * (float)s - 8.0f * (h2f(xs.s_lo) + h2f(xs.s_hi)));
+			acc[c] += w.d * xs.d * (float)(s - 8 * (xs.q_lo + xs.q_hi));
 		}
 	}
 };
@@ -119,7 +120,7 @@ struct TQ4_1 {
 			s = dp4a(hi[2], x1.z, s);
 			s = dp4a(hi[3], x1.w, s);
 			const kcu_xs xs = a.xs[c * (a.cols / 32) + u];
-			acc[c] += w.dm.x * xs.d * (float)s + w.dm.y * (h2f(xs.s_lo) + h2f(xs.s_hi));
+			acc[c] += xs.d * (w.dm.x * (float)s + w.dm.y * (float)(xs.q_lo + xs.q_hi));
 		}
 	}
 };
@@ -160,7 +161,7 @@ struct TQ5_0 {
 			s = dp4a(hi[2], x1.z, s);
 			s = dp4a(hi[3], x1.w, s);
 			const kcu_xs xs = a.xs[c * (a.cols / 32) + u];
-			acc[c] += w.d * (xs.d * (float)s - 16.0f * (h2f(xs.s_lo) + h2f(xs.s_hi)));
+			acc[c] += w.d * xs.d * (float)(s - 16 * (xs.q_lo + xs.q_hi));
 		}
 	}
 };
@@ -263,7 +264,7 @@ struct TQK {
 			s1 = dp4a(hi[3], x1.w, s1);
 			const kcu_xs *xs = a.xs + c * (a.cols / 32) + 8 * sb0 + 2 * j;
 			const kcu_xs xa = xs[0], xb = xs[1];
-			const float ha = h2f(h ? xa.s_hi : xa.s_lo), hb = h2f(h ? xb.s_hi : xb.s_lo);
+			const float ha = xa.d * (float)(h ? xa.q_hi : xa.q_lo), hb = xb.d * (float)(h ? xb.q_hi : xb.q_lo);
 			acc[c] += dd.x * ((float)sa * xa.d * (float)s0 + (float)sb * xb.d * (float)s1) -
 				  dd.y * ((float)ma * ha + (float)mb * hb);
 		}
@@ -326,7 +327,7 @@ struct TQ6_K {
 				s = dp4a(q[g][2], xv.z, s);
 				s = dp4a(q[g][3], xv.w, s);
 				const kcu_xs xg = xs[g];
-				t += sc[g] * (xg.d * (float)s - 32.0f * h2f(h ? xg.s_hi : xg.s_lo));
+				t += sc[g] * xg.d * (float)(s - 32 * (h ? xg.q_hi : xg.q_lo));
 			}
 			acc[c] += w.d * t;
 		}
@@ -393,31 +394,41 @@ struct TFloat {
 
 /* ---- the kernel ------------------------------------------------------- */
 
+/* Loads group g of row r: units g * 32 * UNR + lane + 32 k, k < UNR. */
+template <class T>
+__device__ __forceinline__ void load_group(const kcu_gemv &p, int r, int g, int lane, int U,
+					   typename T::W *w)
+{
+#pragma unroll
+	for (int k = 0; k < T::UNR; k++) {
+		const int u = g * 32 * T::UNR + lane + 32 * k;
+		if (u < U)
+			w[k] = T::load(p, (size_t)r * U + u);
+	}
+}
+
 template <class T, int NC>
 __device__ __forceinline__ void gemv(const kcu_gemv &p)
 {
 	extern __shared__ __align__(16) unsigned char sm[];
+	constexpr int UNR = T::UNR, NW = KCU_THREADS / 32;
 	const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
 	const int cols = p.cols;
 	const int col0 = blockIdx.y * NC;
 	const int nt = min(NC, p.n_tok - col0);
 	const int U = cols / T::UW;
-	const int r_begin = blockIdx.x * p.rpb;
-	const int r_end = min(r_begin + p.rpb, p.rows);
-	int r = r_begin + warp;
-
-	/* the first row's weights are requested before the activations are
-	 * copied: their latency overlaps */
-	constexpr int UNR = T::UNR;
-	typename T::W w[UNR];
-#pragma unroll
-	for (int k = 0; k < UNR; k++) {
-		const int u = lane + 32 * k;
-		if (r < r_end && u < U)
-			w[k] = T::load(p, (size_t)r * U + u);
-	}
-	/* the weights are constant; the activations, bias and y may still be
-	 * being written by the previous kernel */
+	const int G = (U + 32 * UNR - 1) / (32 * UNR);  /* load groups per row */
+	const int r_end = min((int)(blockIdx.x * p.rpb) + p.rpb, p.rows);
+	/* the warp's work: its rows r_begin + warp + NW i, each in G groups;
+	 * group j + 1's loads are issued before group j is used (two groups
+	 * in flight), across rows too */
+	int r = blockIdx.x * p.rpb + warp, g = 0;
+	typename T::W cur[UNR], nxt[UNR];
+	if (r < r_end)
+		load_group<T>(p, r, 0, lane, U, cur);
+	/* the weights are constant: requested before the wait; the
+	 * activations, bias and y may still be being written by the previous
+	 * kernel */
 	pdl_launch();
 	pdl_wait();
 
@@ -449,48 +460,50 @@ __device__ __forceinline__ void gemv(const kcu_gemv &p)
 		a.xf = xf;
 	}
 	__syncthreads();
+	if (r >= r_end)
+		return;
 
-	for (; r < r_end; r += KCU_THREADS / 32) {
-		float acc[NC];
+	float acc[NC];
 #pragma unroll
-		for (int c = 0; c < NC; c++)
-			acc[c] = 0.0f;
-		for (int u0 = lane;; u0 += 32 * UNR) {
-#pragma unroll
-			for (int k = 0; k < UNR; k++) {
-				const int u = u0 + 32 * k;
-				if (u < U)
-					T::template dot<NC>(w[k], u, a, acc);
-			}
-			if (u0 + 32 * UNR >= U)
-				break;
-#pragma unroll
-			for (int k = 0; k < UNR; k++) {
-				const int u = u0 + 32 * UNR + 32 * k;
-				if (u < U)
-					w[k] = T::load(p, (size_t)r * U + u);
-			}
+	for (int c = 0; c < NC; c++)
+		acc[c] = 0.0f;
+	for (;;) {
+		int nr = r, ng = g + 1;
+		if (ng == G) {
+			ng = 0;
+			nr = r + NW;
 		}
-		/* the next row's first loads go out before this row's sums */
-		const int rn = r + KCU_THREADS / 32;
+		const bool more = nr < r_end;
+		if (more)
+			load_group<T>(p, nr, ng, lane, U, nxt);
 #pragma unroll
 		for (int k = 0; k < UNR; k++) {
-			const int u = lane + 32 * k;
-			if (rn < r_end && u < U)
-				w[k] = T::load(p, (size_t)rn * U + u);
+			const int u = g * 32 * UNR + lane + 32 * k;
+			if (u < U)
+				T::template dot<NC>(cur[k], u, a, acc);
 		}
+		if (ng == 0) {   /* row r is done */
 #pragma unroll
-		for (int c = 0; c < NC; c++)
-			acc[c] = warp_sum(acc[c]);
-		float *y = (float *)p.y;
-		const float b = p.bias ? ((const float *)p.bias)[r] : 0.0f;
+			for (int c = 0; c < NC; c++)
+				acc[c] = warp_sum(acc[c]);
+			float *y = (float *)p.y;
+			const float b = p.bias ? ((const float *)p.bias)[r] : 0.0f;
 #pragma unroll
-		for (int c = 0; c < NC; c++) {
-			if (c < nt && lane == c) {
-				float *dst = y + (size_t)(col0 + c) * p.ldy + r;
-				*dst = (p.accumulate ? *dst : 0.0f) + acc[c] + b;
+			for (int c = 0; c < NC; c++) {
+				if (c < nt && lane == c) {
+					float *dst = y + (size_t)(col0 + c) * p.ldy + r;
+					*dst = (p.accumulate ? *dst : 0.0f) + acc[c] + b;
+				}
+				acc[c] = 0.0f;
 			}
 		}
+		if (!more)
+			break;
+#pragma unroll
+		for (int k = 0; k < UNR; k++)
+			cur[k] = nxt[k];
+		r = nr;
+		g = ng;
 	}
 }
 
