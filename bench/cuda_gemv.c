@@ -7,6 +7,8 @@
  *
  *   cuda_gemv [--bpsm N[,N...]] [--types q4_0,q8_0,...] [--quick]
  *
+ * --bpsm 0 (the default) lets the library size the grid to one wave.
+ *
  * Built by scripts/cuda-check.sh against build/libllmcap.a.
  */
 #include <stdio.h>
@@ -17,7 +19,7 @@
 
 int main(int argc, char **argv)
 {
-	const char *bpsm_s = "4", *types_s = "q4_0,q4_1,q5_0,q8_0,q4_K,q5_K,q6_K,f16,bf16,f32";
+	const char *bpsm_s = "0", *types_s = "q4_0,q4_1,q5_0,q8_0,q4_K,q5_K,q6_K,f16,bf16,f32";
 	int quick = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--bpsm") && i + 1 < argc)

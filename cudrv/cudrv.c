@@ -43,6 +43,7 @@ static const struct {
 	S(cuModuleLoadData, "cuModuleLoadData"), S(cuModuleUnload, "cuModuleUnload"),
 	S(cuModuleGetFunction, "cuModuleGetFunction"), S(cuLaunchKernel, "cuLaunchKernel"),
 	O(cuFuncSetAttribute, "cuFuncSetAttribute"), O(cuLaunchKernelEx, "cuLaunchKernelEx"),
+	O(cuOccupancyMaxActiveBlocksPerMultiprocessor, "cuOccupancyMaxActiveBlocksPerMultiprocessor"),
 	O(cuStreamBeginCapture, "cuStreamBeginCapture_v2"),
 	O(cuStreamEndCapture, "cuStreamEndCapture"),
 	O(cuGraphInstantiateWithFlags, "cuGraphInstantiateWithFlags"),

@@ -113,6 +113,7 @@ struct cudrv {
 	/* optional */
 	CUresult (*cuFuncSetAttribute)(CUfunction, int, int);
 	CUresult (*cuLaunchKernelEx)(const CUlaunchConfig *, CUfunction, void **, void **);
+	CUresult (*cuOccupancyMaxActiveBlocksPerMultiprocessor)(int *, CUfunction, int, size_t);
 	CUresult (*cuStreamBeginCapture)(CUstream, int);
 	CUresult (*cuStreamEndCapture)(CUstream, CUgraph *);
 	CUresult (*cuGraphInstantiateWithFlags)(CUgraphExec *, CUgraph, unsigned long long);

@@ -34,7 +34,7 @@ extern const unsigned long kern_cuda_ops_len;
 
 #define N_NC 4                    /* matrix kernels for 1, 2, 4, 8 tokens */
 static const int nc_of[N_NC] = {1, 2, 4, 8};
-#define DEFAULT_BPSM 2
+#define FALLBACK_BPSM 2         /* blocks per SM without an occupancy query */
 
 /* ---- weight types: device layout and kernel names ---------------------- */
 struct wtype {
@@ -79,7 +79,10 @@ struct kern_cuda {
 	CUevent ev0, ev1;
 	CUfunction f_gemv[N_WT][N_NC];
 	CUfunction f_repack, f_embed, f_norm, f_rope, f_attn[3], f_glu; /* f_attn: head 64, 128, 256 */
-	int sms, cc, smem_optin, bpsm;
+	int sms, cc, smem_optin;
+	int bpsm;                     /* blocks per SM the matrix kernels aim for; 0: as many as fit */
+	int occ[N_WT][N_NC];          /* blocks of each matrix kernel that fit an SM ... */
+	unsigned occ_smem[N_WT][N_NC]; /* ... with this much dynamic shared memory */
 	int pdl;                      /* launches with programmatic dependent launch (sm_90+) */
 	char name[192];
 };
@@ -212,7 +215,6 @@ int kern_cuda_open(struct kern_cuda **out, int device, char *err, size_t errlen)
 	c->cc = maj * 10 + min;
 	if (c->sms <= 0)
 		c->sms = 1;
-	c->bpsm = DEFAULT_BPSM;
 	size_t mem = 0;
 	c->d.cuDeviceTotalMem(&mem, c->dev);
 	snprintf(c->name, sizeof c->name, "%s, sm_%d%d, %d SMs, %.1f GiB", dname, maj, min, c->sms,
@@ -281,7 +283,7 @@ int kern_cuda_mem(struct kern_cuda *c, size_t *free_b, size_t *total_b)
 
 void kern_cuda_set_blocks_per_sm(struct kern_cuda *c, int bpsm)
 {
-	c->bpsm = bpsm > 0 ? bpsm : DEFAULT_BPSM;
+	c->bpsm = bpsm > 0 ? bpsm : 0;
 }
 
 /* ---- launches ------------------------------------------------------------- */
@@ -430,7 +432,23 @@ static int gemv(struct kern_cuda *c, const struct kcu_mat *w, CUdeviceptr xq, CU
 		return -3;
 	}
 	const int nc = nc_of[k];
-	const int64_t target = (int64_t)c->sms * c->bpsm;
+	const unsigned smem = (unsigned)(per_col * (size_t)nc);
+	/* one wave: as many blocks as the SMs hold at once, each taking a
+	 * contiguous slice of rows */
+	int bpsm = c->bpsm;
+	if (bpsm <= 0) {
+		if (c->occ_smem[w->wt][k] != smem || c->occ[w->wt][k] <= 0) {
+			int nb = 0;
+			if (!c->d.cuOccupancyMaxActiveBlocksPerMultiprocessor ||
+			    c->d.cuOccupancyMaxActiveBlocksPerMultiprocessor(&nb, c->f_gemv[w->wt][k], KCU_THREADS,
+									     smem) != CUDA_SUCCESS || nb <= 0)
+				nb = FALLBACK_BPSM;
+			c->occ[w->wt][k] = nb;
+			c->occ_smem[w->wt][k] = smem;
+		}
+		bpsm = c->occ[w->wt][k];
+	}
+	const int64_t target = (int64_t)c->sms * bpsm;
 	int64_t rpb = (w->rows + target - 1) / target;
 	rpb = (rpb + 7) / 8 * 8;
 	if (rpb < 8)
@@ -451,7 +469,7 @@ static int gemv(struct kern_cuda *c, const struct kcu_mat *w, CUdeviceptr xq, CU
 	p.bias = bias;
 	p.accumulate = accumulate;
 	return launch(c, c->f_gemv[w->wt][k], (unsigned)((w->rows + rpb - 1) / rpb),
-		      (unsigned)((n_tok + nc - 1) / nc), KCU_THREADS, (unsigned)(per_col * (size_t)nc), &p,
+		      (unsigned)((n_tok + nc - 1) / nc), KCU_THREADS, smem, &p,
 		      "a matrix kernel", err, errlen);
 }
 

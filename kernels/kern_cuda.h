@@ -54,7 +54,7 @@ const char *kern_cuda_device_name(const struct kern_cuda *c);
 int kern_cuda_mem(struct kern_cuda *c, size_t *free_b, size_t *total_b);
 /* Blocks per SM the matrix kernels aim for (rows are split so the grid
  * has about that many blocks per multiprocessor); 0 restores the
- * default. For tuning runs. */
+ * default, as many as the SM holds at once (one wave). For tuning runs. */
 void kern_cuda_set_blocks_per_sm(struct kern_cuda *c, int bpsm);
 
 /* ---- single ops on host arrays (tests, benchmarks) -------------------- */
