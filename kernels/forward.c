@@ -61,8 +61,9 @@ struct kern_model {
 	float *scratch;                            /* (MAX_THREADS, n_ctx) attention scores */
 	uint8_t *act;                              /* quantized activations */
 	size_t act_size;
-	const float *act_src;                      /* what act holds: source rows and type */
-	int act_type, act_rows;
+	const float *act_src;                      /* what act holds: source rows and form */
+	int act_form, act_rows;
+	int packed;                                /* kern_mat_pack tried on every matrix */
 };
 
 /* ---- opening ---------------------------------------------------------- */
@@ -247,11 +248,16 @@ void kern_model_close(struct kern_model *m)
 		return;
 	if (m->L) {
 		for (int l = 0; l < m->cfg.n_layer; l++) {
-			free(m->L[l].kv.k);
-			free(m->L[l].kv.v);
+			struct layer *L = &m->L[l];
+			free(L->kv.k);
+			free(L->kv.v);
+			struct kern_mat *ws[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wg, &L->wu, &L->wd};
+			for (int k = 0; k < 7; k++)
+				kern_mat_unpack(ws[k]);
 		}
 		free(m->L);
 	}
+	kern_mat_unpack(&m->output);
 	free(m->x);
 	free(m->xn);
 	free(m->q);
@@ -407,8 +413,10 @@ int kern_model_open(struct kern_model **out, const char *path, const struct kern
 	if (qd > maxc)
 		maxc = qd;
 	maxc = (maxc + QK_K - 1) / QK_K * QK_K;
-	m->act_size = B * (kern_row_bytes(QT_Q8_K, maxc) > kern_row_bytes(QT_Q8_1, maxc)
-			   ? kern_row_bytes(QT_Q8_K, maxc) : kern_row_bytes(QT_Q8_1, maxc));
+	/* the largest activation form: packed records (40 bytes per 32) */
+	m->act_size = B * (size_t)(maxc / 32) * sizeof(struct kern_qa);
+	if (B * kern_row_bytes(QT_Q8_K, maxc) > m->act_size)
+		m->act_size = B * kern_row_bytes(QT_Q8_K, maxc);
 	m->act = malloc(m->act_size);
 	if (!m->x || !m->xn || !m->o || !m->q || !m->att || !m->k || !m->v || !m->gate || !m->up ||
 	    !m->scratch || !m->act)
@@ -458,41 +466,41 @@ void kern_model_layer_weights(const struct kern_model *m, int layer, struct kern
 
 /* ---- evaluation ------------------------------------------------------- */
 
-struct quant_task {
-	const struct kern_table *t;
-	const float *X;
-	int64_t cols;
-	int n, at;
-	uint8_t *dst;
-	size_t rb;
-};
-
-static void quant_run(void *arg, int ith, int nth)
-{
-	const struct quant_task *q = arg;
-	for (int i = ith; i < q->n; i += nth)
-		q->t->quantize[q->at](q->X + (int64_t)i * q->cols, q->dst + (size_t)i * q->rb, q->cols);
-}
-
 /* n rows of X (cols floats each) as the activations W reads: quantized
- * once, shared by the matrices reading the same input. */
+ * once, shared by the matrices reading the same input in the same form
+ * (the activation type for row dots; for packed products the records of
+ * the weight type). */
 static const void *acts(struct kern_model *m, struct kern_pool *pool, const struct kern_mat *w,
 			const float *X, int n)
 {
 	const int at = kern_act_type(w->type);
 	if (at == QT_F32)
 		return X;
-	if (m->act_src == X && m->act_type == at && m->act_rows == n)
+	const int form = kern_use_packed(m->t, w) ? QT_COUNT + w->type : at;
+	if (m->act_src == X && m->act_form == form && m->act_rows == n)
 		return m->act;
-	struct quant_task q = {m->t, X, w->cols, n, at, m->act, kern_row_bytes(at, w->cols)};
-	if (n == 1)
-		quant_run(&q, 0, 1);
-	else
-		kern_pool_run(pool, quant_run, &q);
+	kern_act_quantize(m->t, pool, w, X, w->cols, n, m->act, NULL, 0);
 	m->act_src = X;
-	m->act_type = at;
+	m->act_form = form;
 	m->act_rows = n;
 	return m->act;
+}
+
+/* Packs every matrix the products read (not token_embd, of which only
+ * rows are looked up), once, on the first evaluation: a model opened only
+ * to read its weights (kern_model_weights) never pays for it. A matrix
+ * that cannot be packed (no packed kernels, out of memory) stays on the
+ * row dot kernels. */
+static void pack_all(struct kern_model *m, struct kern_pool *pool)
+{
+	m->packed = 1;
+	for (int l = 0; l < m->cfg.n_layer; l++) {
+		struct layer *L = &m->L[l];
+		struct kern_mat *ws[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wg, &L->wu, &L->wd};
+		for (int k = 0; k < 7; k++)
+			kern_mat_pack(m->t, ws[k], pool, NULL, 0);
+	}
+	kern_mat_pack(m->t, &m->output, pool, NULL, 0);
 }
 
 static void acts_invalidate(struct kern_model *m)
@@ -509,6 +517,21 @@ static void proj(struct kern_model *m, struct kern_pool *pool, const struct kern
 		kern_matvec_q(m->t, pool, w, xq, Y, NULL, 0);
 	else
 		kern_matmul_q(m->t, pool, w, xq, n, Y, w->rows, NULL, 0);
+}
+
+/* Y[i] = X W[i]^T for n matrices reading the same input: one pool run
+ * when they are packed alike, else one product each. */
+static void proj_shared(struct kern_model *m, struct kern_pool *pool, int n, const struct kern_mat *const *w,
+			const float *X, int n_tok, float *const *Y)
+{
+	const void *xq = acts(m, pool, w[0], X, n_tok);
+	int64_t ld[3];
+	for (int i = 0; i < n; i++)
+		ld[i] = w[i]->rows;
+	if (kern_matmul_q_shared(m->t, pool, n, w, xq, n_tok, Y, ld) == 0)
+		return;
+	for (int i = 0; i < n; i++)
+		proj(m, pool, w[i], X, n_tok, Y[i]);
 }
 
 struct attn_task {
@@ -553,9 +576,9 @@ static void eval_batch(struct kern_model *m, struct kern_pool *pool, const int32
 		acts_invalidate(m);
 		for (int i = 0; i < n; i++)
 			kern_rmsnorm(m->xn + i * E, m->x + i * E, L->attn_norm, E, c->eps);
-		proj(m, pool, &L->wq, m->xn, n, m->q);
-		proj(m, pool, &L->wk, m->xn, n, m->k);
-		proj(m, pool, &L->wv, m->xn, n, m->v);
+		const struct kern_mat *qkv[3] = {&L->wq, &L->wk, &L->wv};
+		float *const qkv_out[3] = {m->q, m->k, m->v};
+		proj_shared(m, pool, 3, qkv, m->xn, n, qkv_out);
 		if (L->bq)
 			add_rows(m->q, L->bq, n, qd);
 		if (L->bk)
@@ -585,8 +608,9 @@ static void eval_batch(struct kern_model *m, struct kern_pool *pool, const int32
 		acts_invalidate(m);
 		for (int i = 0; i < n; i++)
 			kern_rmsnorm(m->xn + i * E, m->x + i * E, L->ffn_norm, E, c->eps);
-		proj(m, pool, &L->wg, m->xn, n, m->gate);
-		proj(m, pool, &L->wu, m->xn, n, m->up);
+		const struct kern_mat *gu[2] = {&L->wg, &L->wu};
+		float *const gu_out[2] = {m->gate, m->up};
+		proj_shared(m, pool, 2, gu, m->xn, n, gu_out);
 		kern_swiglu(m->gate, m->gate, m->up, (int64_t)n * c->n_ff);
 		acts_invalidate(m);
 		proj(m, pool, &L->wd, m->gate, n, m->o);
@@ -622,6 +646,8 @@ int kern_model_eval(struct kern_model *m, struct kern_pool *pool, const int32_t 
 			return -1;
 		}
 	}
+	if (!m->packed)
+		pack_all(m, pool);
 	for (int b = 0; b < n_tok; b += MAX_BATCH) {
 		const int n = n_tok - b < MAX_BATCH ? n_tok - b : MAX_BATCH;
 		const int last = b + n == n_tok;

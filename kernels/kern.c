@@ -99,6 +99,12 @@ int kern_table_init(struct kern_table *t, unsigned features)
 			}
 			if (b->axpy[i])
 				t->axpy[i] = b->axpy[i];
+			if (b->qact[i])
+				t->qact[i] = b->qact[i];
+			if (b->gemm[i]) {
+				t->gemm[i] = b->gemm[i];
+				t->gemm_isa[i] = b->name;
+			}
 		}
 	}
 	return 0;

@@ -505,6 +505,215 @@ static void quant_q8_K(const float *x, void *dst, int64_t n)
 	}
 }
 
+/* ---- packed products (layout: kern_internal.h) ------------------------ */
+
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+static ALWAYS_INLINE __m256i bcast4(const int8_t *p)
+{
+	int32_t v;
+	memcpy(&v, p, 4);
+	return _mm256_set1_epi32(v);
+}
+
+/* H halves of one row group (8 rows each, one int32 lane per row; the
+ * half h0 first) x T tokens (records nt apart per block) over nb blocks.
+ * Q4: vpmaddubsw of the unsigned nibbles with the token's 4 matching bytes
+ * broadcast, the int16 pair sums of all 8 operands of a block added
+ * (|sum| <= 8 x 2 x 15 x 128 = 30720, no saturation), then one vpmaddwd
+ * to int32 and the -8 x sum term for Q4_0. Q8_0: signed x signed through
+ * abs / sign, to int32 after each product. Then the block's integer dot
+ * is scaled in float as in the AVX-512 tile. */
+static ALWAYS_INLINE void tile(const int type, const int H, const int T, int64_t nb, const uint8_t *w,
+			       int h0, const struct kern_qa *a, int nt, float *y, int64_t ldy,
+			       int64_t nrows)
+{
+	const int64_t qsb = kern_pack_qs_bytes(type), scb = kern_pack_sc_bytes(type);
+	const int chunks = (int)(qsb / 64);
+	const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+	__m256 f[H][T];
+#pragma GCC unroll 8
+	for (int h = 0; h < H; h++)
+#pragma GCC unroll 8
+		for (int t = 0; t < T; t++)
+			f[h][t] = _mm256_setzero_ps();
+	for (int64_t b = 0; b < nb; b++) {
+		const struct kern_qa *ab = a + b * nt;
+		const uint8_t *q = w + b * qsb + 32 * h0;
+		__m256i acc[H][T];
+		if (type == QT_Q8_0) {
+#pragma GCC unroll 8
+			for (int h = 0; h < H; h++)
+#pragma GCC unroll 8
+				for (int t = 0; t < T; t++)
+					acc[h][t] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+			for (int c = 0; c < chunks; c++) {
+#pragma GCC unroll 8
+				for (int h = 0; h < H; h++) {
+					const __m256i wv = _mm256_load_si256((const __m256i *)(q + 64 * c + 32 * h));
+					const __m256i aw = _mm256_abs_epi8(wv);
+#pragma GCC unroll 8
+					for (int t = 0; t < T; t++) {
+						const __m256i sa = _mm256_sign_epi8(bcast4(ab[t].qs + 4 * c), wv);
+						acc[h][t] = _mm256_add_epi32(acc[h][t], _mm256_madd_epi16(
+							_mm256_maddubs_epi16(aw, sa), ones));
+					}
+				}
+			}
+		} else {
+			__m256i s16[H][T];
+#pragma GCC unroll 8
+			for (int c = 0; c < chunks; c++) {
+#pragma GCC unroll 8
+				for (int h = 0; h < H; h++) {
+					const __m256i raw = _mm256_load_si256((const __m256i *)(q + 64 * c + 32 * h));
+					const __m256i lo = _mm256_and_si256(raw, m4);
+					const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+#pragma GCC unroll 8
+					for (int t = 0; t < T; t++) {
+						const __m256i p = _mm256_add_epi16(
+							_mm256_maddubs_epi16(lo, bcast4(ab[t].qs + 4 * c)),
+							_mm256_maddubs_epi16(hi, bcast4(ab[t].qs + 16 + 4 * c)));
+						s16[h][t] = c ? _mm256_add_epi16(s16[h][t], p) : p;
+					}
+				}
+			}
+#pragma GCC unroll 8
+			for (int h = 0; h < H; h++)
+#pragma GCC unroll 8
+				for (int t = 0; t < T; t++) {
+					acc[h][t] = _mm256_madd_epi16(s16[h][t], ones);
+					if (type == QT_Q4_0)
+						acc[h][t] = _mm256_add_epi32(acc[h][t], _mm256_set1_epi32(ab[t].c));
+				}
+		}
+#pragma GCC unroll 8
+		for (int h = 0; h < H; h++) {
+			const uint16_t *sc = (const uint16_t *)(w + nb * qsb + b * scb) + 8 * (h0 + h);
+			const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)sc));
+			const __m256 mw = type == QT_Q4_1
+				? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(sc + KERN_PACK_ROWS)))
+				: _mm256_setzero_ps();
+#pragma GCC unroll 8
+			for (int t = 0; t < T; t++) {
+				f[h][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[h][t]),
+							  _mm256_mul_ps(dw, _mm256_set1_ps(ab[t].d)), f[h][t]);
+				if (type == QT_Q4_1)
+					f[h][t] = _mm256_fmadd_ps(mw, _mm256_set1_ps(ab[t].s), f[h][t]);
+			}
+		}
+	}
+#pragma GCC unroll 8
+	for (int h = 0; h < H; h++) {
+		const int64_t left = nrows - 8 * (h0 + h);
+		if (left <= 0)
+			break;
+#pragma GCC unroll 8
+		for (int t = 0; t < T; t++) {
+			float *yt = y + t * ldy + 8 * (h0 + h);
+			if (left >= 8) {
+				_mm256_storeu_ps(yt, f[h][t]);
+			} else {
+				float tmp[8];
+				_mm256_storeu_ps(tmp, f[h][t]);
+				memcpy(yt, tmp, (size_t)left * sizeof(float));
+			}
+		}
+	}
+}
+
+/* One row group by one panel: both halves at once for one or two
+ * tokens, else one half by four (then the rest) tokens at a time. */
+static ALWAYS_INLINE void group(const int type, int64_t nb, const uint8_t *w, const struct kern_qa *a,
+				int nt, float *y, int64_t ldy, int64_t nrows)
+{
+	if (nt == 1) {
+		tile(type, 2, 1, nb, w, 0, a, 1, y, ldy, nrows);
+		return;
+	}
+	if (nt == 2) {
+		tile(type, 2, 2, nb, w, 0, a, 2, y, ldy, nrows);
+		return;
+	}
+	for (int h = 0; h < 2; h++) {
+		int t = 0;
+		for (; t + 4 <= nt; t += 4)
+			tile(type, 1, 4, nb, w, h, a + t, nt, y + t * ldy, ldy, nrows);
+		switch (nt - t) {
+		case 3: tile(type, 1, 3, nb, w, h, a + t, nt, y + t * ldy, ldy, nrows); break;
+		case 2: tile(type, 1, 2, nb, w, h, a + t, nt, y + t * ldy, ldy, nrows); break;
+		case 1: tile(type, 1, 1, nb, w, h, a + t, nt, y + t * ldy, ldy, nrows); break;
+		default: break;
+		}
+	}
+}
+
+static ALWAYS_INLINE void gemm_type(const int type, int64_t nb, const void *w, int64_t ng,
+				    const struct kern_qa *a, int nt, float *y, int64_t ldy, int64_t nrows)
+{
+	const size_t gb = kern_pack_group_bytes(type, nb);
+	for (int64_t g = 0; g < ng; g++)
+		group(type, nb, (const uint8_t *)w + g * gb, a, nt, y + g * KERN_PACK_ROWS, ldy,
+		      nrows - g * KERN_PACK_ROWS);
+}
+
+static void gemm_q4_0(int64_t nb, const void *w, int64_t ng, const struct kern_qa *a, int nt, float *y,
+		      int64_t ldy, int64_t nrows)
+{
+	gemm_type(QT_Q4_0, nb, w, ng, a, nt, y, ldy, nrows);
+}
+
+static void gemm_q4_1(int64_t nb, const void *w, int64_t ng, const struct kern_qa *a, int nt, float *y,
+		      int64_t ldy, int64_t nrows)
+{
+	gemm_type(QT_Q4_1, nb, w, ng, a, nt, y, ldy, nrows);
+}
+
+static void gemm_q8_0(int64_t nb, const void *w, int64_t ng, const struct kern_qa *a, int nt, float *y,
+		      int64_t ldy, int64_t nrows)
+{
+	gemm_type(QT_Q8_0, nb, w, ng, a, nt, y, ldy, nrows);
+}
+
+/* Activation records: the Q8_0 / Q8_1 quantization above plus the term
+ * the packed tile needs. */
+static void qact_q4_0(const float *x, int64_t n, struct kern_qa *dst, int64_t stride)
+{
+	for (int64_t b = 0; b < n / 32; b++) {
+		struct kern_qa *r = &dst[b * stride];
+		float d;
+		int sum;
+		q8_block(x + 32 * b, r->qs, &d, &sum);
+		r->d = h2f(kern_fp32_to_fp16(d));
+		r->c = -8 * sum;
+	}
+}
+
+static void qact_q8_0(const float *x, int64_t n, struct kern_qa *dst, int64_t stride)
+{
+	for (int64_t b = 0; b < n / 32; b++) {
+		struct kern_qa *r = &dst[b * stride];
+		float d;
+		int sum;
+		q8_block(x + 32 * b, r->qs, &d, &sum);
+		r->d = h2f(kern_fp32_to_fp16(d));
+		r->c = -128 * sum;
+	}
+}
+
+static void qact_q4_1(const float *x, int64_t n, struct kern_qa *dst, int64_t stride)
+{
+	for (int64_t b = 0; b < n / 32; b++) {
+		struct kern_qa *r = &dst[b * stride];
+		float d;
+		int sum;
+		q8_block(x + 32 * b, r->qs, &d, &sum);
+		r->d = h2f(kern_fp32_to_fp16(d));
+		r->s = h2f(kern_fp32_to_fp16((float)sum * d));
+	}
+}
+
 static void axpy_f32(int64_t n, float a, const void *x, float *y)
 {
 	const float *v = x;
@@ -545,4 +754,6 @@ const struct kern_backend kern_backend_avx2 = {
 		[QT_Q4_K] = dot_q4_K, [QT_Q5_K] = dot_q5_K, [QT_Q6_K] = dot_q6_K,
 	},
 	.axpy = {[QT_F32] = axpy_f32, [QT_F16] = axpy_f16},
+	.qact = {[QT_Q4_0] = qact_q4_0, [QT_Q4_1] = qact_q4_1, [QT_Q8_0] = qact_q8_0},
+	.gemm = {[QT_Q4_0] = gemm_q4_0, [QT_Q4_1] = gemm_q4_1, [QT_Q8_0] = gemm_q8_0},
 };

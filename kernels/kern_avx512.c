@@ -499,6 +499,203 @@ static void quant_q8_K(const float *x, void *dst, int64_t n)
 	}
 }
 
+/* ---- packed products (layout: kern_internal.h) ------------------------ */
+
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+/* Four activation bytes broadcast to every int32 lane (folded into
+ * vpdpbusd as a {1to16} memory operand). */
+static ALWAYS_INLINE __m512i bcast4(const int8_t *p)
+{
+	int32_t v;
+	memcpy(&v, p, 4);
+	return _mm512_set1_epi32(v);
+}
+
+/* G row groups (gb bytes apart) x T tokens over nb blocks. One int32 lane
+ * per row: each token's accumulators start a block at its correction term
+ * (Q4_0: -8 x sum, Q8_0: -128 x sum; Q4_1 at 0) and take vpdpbusd of the
+ * weight chunks (unsigned: Q4 nibbles, Q8_0 quants XOR 0x80) with the
+ * token's 4 matching bytes broadcast; CH chains per token (chunk c into
+ * chain c % CH) keep enough products in flight when T is small. Then the
+ * block's integer dot is scaled in float: rows' d x token's d (+ Q4_1
+ * rows' m x token's s). */
+static ALWAYS_INLINE void tile(const int type, const int G, const int T, const int CH, int64_t nb,
+			       const uint8_t *w, size_t gb, const struct kern_qa *a, float *y,
+			       int64_t ldy, int64_t nrows)
+{
+	const int64_t qsb = kern_pack_qs_bytes(type), scb = kern_pack_sc_bytes(type);
+	const int chunks = (int)(qsb / 64);
+	const __m512i m4 = _mm512_set1_epi8(0x0F), x80 = _mm512_set1_epi8((char)0x80);
+	__m512 f[G][T];
+#pragma GCC unroll 8
+	for (int g = 0; g < G; g++)
+#pragma GCC unroll 8
+		for (int t = 0; t < T; t++)
+			f[g][t] = _mm512_setzero_ps();
+	for (int64_t b = 0; b < nb; b++) {
+		const struct kern_qa *ab = a + b * T;
+		__m512i acc[G][T][CH];
+#pragma GCC unroll 8
+		for (int g = 0; g < G; g++)
+#pragma GCC unroll 8
+			for (int t = 0; t < T; t++)
+#pragma GCC unroll 4
+				for (int h = 0; h < CH; h++)
+					acc[g][t][h] = type == QT_Q4_1 || h ? _mm512_setzero_si512()
+									    : _mm512_set1_epi32(ab[t].c);
+		if (type == QT_Q8_0) {
+#pragma GCC unroll 8
+			for (int c = 0; c < chunks; c++) {
+#pragma GCC unroll 8
+				for (int g = 0; g < G; g++) {
+					const __m512i wv = _mm512_xor_si512(
+						_mm512_load_si512((const void *)(w + g * gb + b * qsb + 64 * c)), x80);
+#pragma GCC unroll 8
+					for (int t = 0; t < T; t++)
+						acc[g][t][c % CH] = _mm512_dpbusd_epi32(acc[g][t][c % CH], wv,
+											bcast4(ab[t].qs + 4 * c));
+				}
+			}
+		} else {
+#pragma GCC unroll 8
+			for (int c = 0; c < chunks; c++) {
+#pragma GCC unroll 8
+				for (int g = 0; g < G; g++) {
+					const __m512i raw = _mm512_load_si512((const void *)(w + g * gb + b * qsb + 64 * c));
+					const __m512i lo = _mm512_and_si512(raw, m4);
+					const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
+#pragma GCC unroll 8
+					for (int t = 0; t < T; t++) {
+						acc[g][t][c % CH] = _mm512_dpbusd_epi32(acc[g][t][c % CH], lo,
+											bcast4(ab[t].qs + 4 * c));
+						acc[g][t][c % CH] = _mm512_dpbusd_epi32(acc[g][t][c % CH], hi,
+											bcast4(ab[t].qs + 16 + 4 * c));
+					}
+				}
+			}
+		}
+#pragma GCC unroll 8
+		for (int g = 0; g < G; g++) {
+			const uint16_t *sc = (const uint16_t *)(w + g * gb + nb * qsb + b * scb);
+			const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)sc));
+			const __m512 mw = type == QT_Q4_1
+				? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(sc + KERN_PACK_ROWS)))
+				: _mm512_setzero_ps();
+#pragma GCC unroll 8
+			for (int t = 0; t < T; t++) {
+				__m512i s = acc[g][t][0];
+#pragma GCC unroll 4
+				for (int h = 1; h < CH; h++)
+					s = _mm512_add_epi32(s, acc[g][t][h]);
+				f[g][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_set1_ps(ab[t].d)),
+							  f[g][t]);
+				if (type == QT_Q4_1)
+					f[g][t] = _mm512_fmadd_ps(mw, _mm512_set1_ps(ab[t].s), f[g][t]);
+			}
+		}
+	}
+#pragma GCC unroll 8
+	for (int g = 0; g < G; g++) {
+		const int64_t left = nrows - g * KERN_PACK_ROWS;
+		if (left <= 0)
+			break;
+		const __mmask16 k = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+#pragma GCC unroll 8
+		for (int t = 0; t < T; t++)
+			_mm512_mask_storeu_ps(y + t * ldy + g * KERN_PACK_ROWS, k, f[g][t]);
+	}
+}
+
+/* ng groups of one panel: G groups at a time for one token (decode), one
+ * group at a time for a panel of tokens. */
+static ALWAYS_INLINE void gemm_type(const int type, int64_t nb, const void *w, int64_t ng,
+				    const struct kern_qa *a, int nt, float *y, int64_t ldy, int64_t nrows)
+{
+	const size_t gb = kern_pack_group_bytes(type, nb);
+	const uint8_t *wp = w;
+	int64_t g = 0;
+	if (nt == 1) {
+		for (; g + 2 <= ng; g += 2)
+			tile(type, 2, 1, 2, nb, wp + g * gb, gb, a, y + g * KERN_PACK_ROWS, ldy,
+			     nrows - g * KERN_PACK_ROWS);
+		for (; g < ng; g++)
+			tile(type, 1, 1, 4, nb, wp + g * gb, gb, a, y + g * KERN_PACK_ROWS, ldy,
+			     nrows - g * KERN_PACK_ROWS);
+		return;
+	}
+	for (; g < ng; g++) {
+		const uint8_t *wg = wp + g * gb;
+		float *yg = y + g * KERN_PACK_ROWS;
+		const int64_t nr = nrows - g * KERN_PACK_ROWS;
+		switch (nt) {
+		case 2: tile(type, 1, 2, 2, nb, wg, gb, a, yg, ldy, nr); break;
+		case 3: tile(type, 1, 3, 2, nb, wg, gb, a, yg, ldy, nr); break;
+		case 4: tile(type, 1, 4, 1, nb, wg, gb, a, yg, ldy, nr); break;
+		case 5: tile(type, 1, 5, 1, nb, wg, gb, a, yg, ldy, nr); break;
+		case 6: tile(type, 1, 6, 1, nb, wg, gb, a, yg, ldy, nr); break;
+		case 7: tile(type, 1, 7, 1, nb, wg, gb, a, yg, ldy, nr); break;
+		default: tile(type, 1, 8, 1, nb, wg, gb, a, yg, ldy, nr); break;
+		}
+	}
+}
+
+static void gemm_q4_0(int64_t nb, const void *w, int64_t ng, const struct kern_qa *a, int nt, float *y,
+		      int64_t ldy, int64_t nrows)
+{
+	gemm_type(QT_Q4_0, nb, w, ng, a, nt, y, ldy, nrows);
+}
+
+static void gemm_q4_1(int64_t nb, const void *w, int64_t ng, const struct kern_qa *a, int nt, float *y,
+		      int64_t ldy, int64_t nrows)
+{
+	gemm_type(QT_Q4_1, nb, w, ng, a, nt, y, ldy, nrows);
+}
+
+static void gemm_q8_0(int64_t nb, const void *w, int64_t ng, const struct kern_qa *a, int nt, float *y,
+		      int64_t ldy, int64_t nrows)
+{
+	gemm_type(QT_Q8_0, nb, w, ng, a, nt, y, ldy, nrows);
+}
+
+/* Activation records: the Q8_0 / Q8_1 quantization above plus the term
+ * the packed tile needs. */
+static void qact_q4_0(const float *x, int64_t n, struct kern_qa *dst, int64_t stride)
+{
+	for (int64_t b = 0; b < n / 32; b++) {
+		struct kern_qa *r = &dst[b * stride];
+		float d;
+		int sum;
+		q8_block(x + 32 * b, r->qs, &d, &sum);
+		r->d = h2f(kern_fp32_to_fp16(d));
+		r->c = -8 * sum;
+	}
+}
+
+static void qact_q8_0(const float *x, int64_t n, struct kern_qa *dst, int64_t stride)
+{
+	for (int64_t b = 0; b < n / 32; b++) {
+		struct kern_qa *r = &dst[b * stride];
+		float d;
+		int sum;
+		q8_block(x + 32 * b, r->qs, &d, &sum);
+		r->d = h2f(kern_fp32_to_fp16(d));
+		r->c = -128 * sum;
+	}
+}
+
+static void qact_q4_1(const float *x, int64_t n, struct kern_qa *dst, int64_t stride)
+{
+	for (int64_t b = 0; b < n / 32; b++) {
+		struct kern_qa *r = &dst[b * stride];
+		float d;
+		int sum;
+		q8_block(x + 32 * b, r->qs, &d, &sum);
+		r->d = h2f(kern_fp32_to_fp16(d));
+		r->s = h2f(kern_fp32_to_fp16((float)sum * d));
+	}
+}
+
 static void axpy_f32(int64_t n, float a, const void *x, float *y)
 {
 	const float *v = x;
@@ -539,4 +736,6 @@ const struct kern_backend kern_backend_avx512 = {
 		[QT_Q4_K] = dot_q4_K, [QT_Q5_K] = dot_q5_K, [QT_Q6_K] = dot_q6_K,
 	},
 	.axpy = {[QT_F32] = axpy_f32, [QT_F16] = axpy_f16},
+	.qact = {[QT_Q4_0] = qact_q4_0, [QT_Q4_1] = qact_q4_1, [QT_Q8_0] = qact_q8_0},
+	.gemm = {[QT_Q4_0] = gemm_q4_0, [QT_Q4_1] = gemm_q4_1, [QT_Q8_0] = gemm_q8_0},
 };

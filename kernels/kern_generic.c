@@ -453,6 +453,129 @@ static float dot_q6_K(int64_t n, const void *w, const void *a)
 	return s;
 }
 
+/* ---- packed products (layout: kern_internal.h) ------------------------ */
+
+/* One activation record: ggml's x86 Q8_0 / Q8_1 quantization of 32 values
+ * (d = max|x| / 127 through F16, q = x * 127 / max|x| rounded half to
+ * even); returns the sum of the quants, sets *d32 to d before rounding. */
+static int qa_block(const float *x, struct kern_qa *r, float *d32)
+{
+	float amax = 0;
+	for (int j = 0; j < 32; j++)
+		amax = fmaxf(amax, fabsf(x[j]));
+	const float d = amax / 127.0f, id = amax != 0.0f ? 127.0f / amax : 0.0f;
+	int sum = 0;
+	for (int j = 0; j < 32; j++) {
+		r->qs[j] = (int8_t)lrintf(x[j] * id);
+		sum += r->qs[j];
+	}
+	r->d = kern_h2f(kern_fp32_to_fp16(d));
+	*d32 = d;
+	return sum;
+}
+
+static void qact_q4_0(const float *x, int64_t n, struct kern_qa *dst, int64_t stride)
+{
+	for (int64_t b = 0; b < n / 32; b++) {
+		float d;
+		dst[b * stride].c = -8 * qa_block(x + 32 * b, &dst[b * stride], &d);
+	}
+}
+
+static void qact_q8_0(const float *x, int64_t n, struct kern_qa *dst, int64_t stride)
+{
+	for (int64_t b = 0; b < n / 32; b++) {
+		float d;
+		dst[b * stride].c = -128 * qa_block(x + 32 * b, &dst[b * stride], &d);
+	}
+}
+
+static void qact_q4_1(const float *x, int64_t n, struct kern_qa *dst, int64_t stride)
+{
+	for (int64_t b = 0; b < n / 32; b++) {
+		float d;
+		const int sum = qa_block(x + 32 * b, &dst[b * stride], &d);
+		dst[b * stride].s = kern_h2f(kern_fp32_to_fp16((float)sum * d));
+	}
+}
+
+/* The 16 rows' weights of one packed block as the signed values the
+ * block's scale multiplies (Q4_0: nibble - 8; Q4_1: nibble; Q8_0: the
+ * quant): chunk c, row r, byte j holds k = 4c + j (and for Q4 k = 16 + 4c
+ * + j in its high nibble). */
+static void unpack_block(int type, const uint8_t *qs, int8_t wv[KERN_PACK_ROWS][32])
+{
+	const int chunks = (int)(kern_pack_qs_bytes(type) / 64), off = type == QT_Q4_0 ? 8 : 0;
+	for (int c = 0; c < chunks; c++)
+		for (int r = 0; r < KERN_PACK_ROWS; r++)
+			for (int j = 0; j < 4; j++) {
+				const uint8_t byte = qs[64 * c + 4 * r + j];
+				if (type == QT_Q8_0) {
+					wv[r][4 * c + j] = (int8_t)byte;
+				} else {
+					wv[r][4 * c + j] = (int8_t)((byte & 0xF) - off);
+					wv[r][16 + 4 * c + j] = (int8_t)((byte >> 4) - off);
+				}
+			}
+}
+
+/* The plain-C reference of the packed product: per block, the 16 rows'
+ * weights unpacked to ints once, then per row and token the exact integer
+ * dot, scaled in float as the row dot kernels do. */
+static void gemm_ref(int type, int64_t nb, const void *w, int64_t ng, const struct kern_qa *a, int nt,
+		     float *y, int64_t ldy, int64_t nrows)
+{
+	const int64_t qsb = kern_pack_qs_bytes(type), scb = kern_pack_sc_bytes(type);
+	const size_t gb = kern_pack_group_bytes(type, nb);
+	for (int64_t g = 0; g < ng; g++) {
+		const uint8_t *grp = (const uint8_t *)w + (size_t)g * gb;
+		float s[KERN_PACK_ROWS][KERN_PACK_TOKENS] = {{0}};
+		for (int64_t b = 0; b < nb; b++) {
+			const uint8_t *qs = grp + b * qsb;
+			const uint16_t *sc = (const uint16_t *)(grp + nb * qsb + b * scb);
+			int8_t wv[KERN_PACK_ROWS][32];
+			float d[KERN_PACK_ROWS], m[KERN_PACK_ROWS];
+			unpack_block(type, qs, wv);
+			for (int r = 0; r < KERN_PACK_ROWS; r++) {
+				d[r] = kern_h2f(sc[r]);
+				m[r] = type == QT_Q4_1 ? kern_h2f(sc[KERN_PACK_ROWS + r]) : 0.0f;
+			}
+			for (int t = 0; t < nt; t++) {
+				const struct kern_qa *ab = &a[b * nt + t];
+				for (int r = 0; r < KERN_PACK_ROWS; r++) {
+					int sumi = 0;
+					for (int k = 0; k < 32; k++)
+						sumi += wv[r][k] * ab->qs[k];
+					s[r][t] += (float)sumi * d[r] * ab->d;
+					if (type == QT_Q4_1)
+						s[r][t] += m[r] * ab->s;
+				}
+			}
+		}
+		for (int r = 0; r < KERN_PACK_ROWS && g * KERN_PACK_ROWS + r < nrows; r++)
+			for (int t = 0; t < nt; t++)
+				y[t * ldy + g * KERN_PACK_ROWS + r] = s[r][t];
+	}
+}
+
+static void gemm_q4_0(int64_t nb, const void *w, int64_t ng, const struct kern_qa *a, int nt, float *y,
+		      int64_t ldy, int64_t nrows)
+{
+	gemm_ref(QT_Q4_0, nb, w, ng, a, nt, y, ldy, nrows);
+}
+
+static void gemm_q4_1(int64_t nb, const void *w, int64_t ng, const struct kern_qa *a, int nt, float *y,
+		      int64_t ldy, int64_t nrows)
+{
+	gemm_ref(QT_Q4_1, nb, w, ng, a, nt, y, ldy, nrows);
+}
+
+static void gemm_q8_0(int64_t nb, const void *w, int64_t ng, const struct kern_qa *a, int nt, float *y,
+		      int64_t ldy, int64_t nrows)
+{
+	gemm_ref(QT_Q8_0, nb, w, ng, a, nt, y, ldy, nrows);
+}
+
 static void axpy_f32(int64_t n, float a, const void *x, float *y)
 {
 	const float *v = x;
@@ -486,4 +609,6 @@ const struct kern_backend kern_backend_generic = {
 		[QT_Q4_K] = dot_q4_K, [QT_Q5_K] = dot_q5_K, [QT_Q6_K] = dot_q6_K,
 	},
 	.axpy = {[QT_F32] = axpy_f32, [QT_F16] = axpy_f16},
+	.qact = {[QT_Q4_0] = qact_q4_0, [QT_Q4_1] = qact_q4_1, [QT_Q8_0] = qact_q8_0},
+	.gemm = {[QT_Q4_0] = gemm_q4_0, [QT_Q4_1] = gemm_q4_1, [QT_Q8_0] = gemm_q8_0},
 };

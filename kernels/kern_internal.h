@@ -16,6 +16,78 @@ extern const struct kern_backend kern_backend_avx2;
 extern const struct kern_backend kern_backend_avx512;
 #endif
 
+/* ---- packed weights and activation records (kern_pack.c) -------------
+ *
+ * A packed matrix holds its rows in groups of KERN_PACK_ROWS (the last
+ * group padded with zero rows); group g starts at
+ * g * kern_pack_group_bytes(type, nb) (64-byte aligned), nb = cols / 32.
+ * A group is the quants of its nb blocks (kern_pack_qs_bytes each), then
+ * the scales of its nb blocks (kern_pack_sc_bytes each):
+ *
+ *   quants of block b: chunks of 64 bytes; chunk c holds, for row r =
+ *     0..15, bytes 4c..4c+3 of that row's GGUF qs at 4r (so one int32 lane
+ *     per row, four consecutive bytes of k in it).
+ *     Q4_0, Q4_1: 4 chunks; byte j holds k = j (low nibble) and k = 16 + j
+ *     (high nibble), as in GGUF.  Q8_0: 8 chunks; byte j is k = j.
+ *   scales of block b: uint16 d[16] (F16), then for Q4_1 uint16 m[16].
+ *
+ * Activations for packed products: one record per 32 values of a token,
+ * quantized as kern_act_type's quantizer does (d rounded through F16),
+ * with c = -8 x sum(qs) for Q4_0 weights, -128 x sum(qs) for Q8_0 (the
+ * terms that undo unsigned weights: nibbles 0..15 instead of -8..7, Q8_0
+ * quants + 128), and for Q4_1 s = F16(d x sum(qs)) as ggml's Q8_1.
+ * Tokens go in panels of KERN_PACK_TOKENS: panel p holds tokens 8p..,
+ * nt of them, starting at record 8p x nb; record (block b, token t) of a
+ * panel is its record b x nt + t. */
+#define KERN_PACK_ROWS 16
+#define KERN_PACK_TOKENS 8
+
+struct kern_qa {
+	int8_t qs[32];
+	float d;
+	union {
+		int32_t c;    /* Q4_0, Q8_0 */
+		float s;      /* Q4_1 */
+	};
+};
+_Static_assert(sizeof(struct kern_qa) == 40, "kern_qa");
+
+static inline int64_t kern_pack_qs_bytes(int type)
+{
+	return type == QT_Q8_0 ? 512 : 256;
+}
+
+static inline int64_t kern_pack_sc_bytes(int type)
+{
+	return type == QT_Q4_1 ? 64 : 32;
+}
+
+static inline size_t kern_pack_group_bytes(int type, int64_t nb)
+{
+	return (size_t)((nb * (kern_pack_qs_bytes(type) + kern_pack_sc_bytes(type)) + 63) & ~(int64_t)63);
+}
+
+static inline int64_t kern_pack_groups(int64_t rows)
+{
+	return (rows + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS;
+}
+
+/* 1 when products over w read its packed copy with t's kernels (else
+ * its rows, with activations in kern_act_type). */
+static inline int kern_use_packed(const struct kern_table *t, const struct kern_mat *w)
+{
+	return w->packed && t->gemm[w->type] && t->qact[w->type];
+}
+
+/* n (1..3) packed matrices of one type and width reading the same
+ * activations (kern_act_quantize for w[0]) in one pool run (q/k/v, gate
+ * and up): Y[i] is n_tok x w[i]->rows with row stride ldy[i]. 0, or -1
+ * (nothing computed) when they cannot share one: not all packed for t,
+ * types or widths differ. */
+int kern_matmul_q_shared(const struct kern_table *t, struct kern_pool *pool, int n,
+			 const struct kern_mat *const *w, const void *xq, int64_t n_tok, float *const *Y,
+			 const int64_t *ldy);
+
 static inline float kern_bits_f32(uint32_t u)
 {
 	float f;

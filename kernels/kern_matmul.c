@@ -1,8 +1,9 @@
 /*
- * kernels: matrix-vector and matrix-matrix products over a row-major
- * quantized weight matrix, split over the pool by weight rows (each
- * thread a contiguous range, so both cores stream disjoint halves of the
- * weights).
+ * kernels: matrix-vector and matrix-matrix products over a quantized
+ * weight matrix, split over the pool by weight rows (each thread a
+ * contiguous range, so both cores stream disjoint halves of the weights).
+ * A packed matrix (kern_mat_pack) goes through the backend's gemm tile
+ * (16 rows x up to 8 tokens); any other through the row dot kernel.
  */
 #include <stdio.h>
 #include <string.h>
@@ -44,14 +45,6 @@ int kern_mat_init(struct kern_mat *m, int type, int64_t rows, int64_t cols, cons
 	return 0;
 }
 
-size_t kern_matmul_work_size(const struct kern_mat *w, int64_t n_tok)
-{
-	const int at = kern_act_type(w->type);
-	if (at < 0 || at == QT_F32)
-		return 0;
-	return (size_t)n_tok * kern_row_bytes(at, w->cols);
-}
-
 static int check(const struct kern_table *t, const struct kern_mat *w, char *err, size_t errlen)
 {
 	if (!w || !w->data || !kern_type_supported(w->type) || w->row_bytes == 0) {
@@ -77,6 +70,88 @@ static void split_rows(int64_t rows, int ith, int nth, int64_t *r0, int64_t *r1)
 	*r1 = *r0 + per < rows ? *r0 + per : rows;
 }
 
+/* ---- packed products -------------------------------------------------- */
+
+/* Weights of the row groups one call covers in kern_matmul: they stay in
+ * L2 while every panel of tokens passes over them. */
+#define PACK_CHUNK_BYTES (64 * 1024)
+
+#define PK_MAX_MATS 3
+
+/* Up to PK_MAX_MATS packed matrices of one type and width reading the
+ * same activations. */
+struct pk_task {
+	int n;
+	const struct kern_mat *w[PK_MAX_MATS];
+	float *Y[PK_MAX_MATS];
+	int64_t ldy[PK_MAX_MATS];
+	kern_gemm_fn gemm;
+	const struct kern_qa *a;
+	int64_t n_tok;
+};
+
+/* Row groups [g0, g1) of thread ith of nth. */
+static void split_groups(int64_t ng, int ith, int nth, int64_t *g0, int64_t *g1)
+{
+	*g0 = ng * ith / nth;
+	*g1 = ng * (ith + 1) / nth;
+}
+
+static void pk_one(const struct pk_task *k, const struct kern_mat *w, float *Y, int64_t ldy, int ith,
+		   int nth)
+{
+	const int64_t nb = w->cols / 32, ng = kern_pack_groups(w->rows);
+	const size_t gb = kern_pack_group_bytes(w->type, nb);
+	int64_t g0, g1;
+	split_groups(ng, ith, nth, &g0, &g1);
+	if (k->n_tok == 1) {
+		if (g1 > g0)
+			k->gemm(nb, (const uint8_t *)w->packed + (size_t)g0 * gb, g1 - g0, k->a, 1,
+				Y + g0 * KERN_PACK_ROWS, 0, w->rows - g0 * KERN_PACK_ROWS);
+		return;
+	}
+	int64_t gc = (int64_t)(PACK_CHUNK_BYTES / gb);
+	if (gc < 1)
+		gc = 1;
+	for (int64_t g = g0; g < g1; g += gc) {
+		const int64_t n = g + gc < g1 ? gc : g1 - g;
+		const uint8_t *wg = (const uint8_t *)w->packed + (size_t)g * gb;
+		for (int64_t p0 = 0; p0 < k->n_tok; p0 += KERN_PACK_TOKENS) {
+			const int nt = (int)(k->n_tok - p0 < KERN_PACK_TOKENS ? k->n_tok - p0 : KERN_PACK_TOKENS);
+			k->gemm(nb, wg, n, k->a + p0 * nb, nt, Y + p0 * ldy + g * KERN_PACK_ROWS, ldy,
+				w->rows - g * KERN_PACK_ROWS);
+		}
+	}
+}
+
+static void pk_run(void *arg, int ith, int nth)
+{
+	const struct pk_task *k = arg;
+	for (int i = 0; i < k->n; i++)
+		pk_one(k, k->w[i], k->Y[i], k->ldy[i], ith, nth);
+}
+
+int kern_matmul_q_shared(const struct kern_table *t, struct kern_pool *pool, int n,
+			 const struct kern_mat *const *w, const void *xq, int64_t n_tok, float *const *Y,
+			 const int64_t *ldy)
+{
+	if (n < 1 || n > PK_MAX_MATS || n_tok < 1 || !xq)
+		return -1;
+	struct pk_task k = {.n = n, .gemm = t->gemm[w[0]->type], .a = xq, .n_tok = n_tok};
+	for (int i = 0; i < n; i++) {
+		if (!kern_use_packed(t, w[i]) || w[i]->type != w[0]->type || w[i]->cols != w[0]->cols ||
+		    (n_tok > 1 && ldy[i] < w[i]->rows))
+			return -1;
+		k.w[i] = w[i];
+		k.Y[i] = Y[i];
+		k.ldy[i] = ldy[i];
+	}
+	kern_pool_run(pool, pk_run, &k);
+	return 0;
+}
+
+/* ---- row dot products ------------------------------------------------- */
+
 struct mv_task {
 	const struct kern_mat *w;
 	kern_dot_fn dot;
@@ -100,6 +175,12 @@ int kern_matvec_q(const struct kern_table *t, struct kern_pool *pool, const stru
 {
 	if (check(t, w, err, errlen))
 		return -1;
+	if (kern_use_packed(t, w)) {
+		const struct kern_mat *ws[1] = {w};
+		float *ys[1] = {y};
+		const int64_t ld[1] = {w->rows};
+		return kern_matmul_q_shared(t, pool, 1, ws, xq, 1, ys, ld);
+	}
 	struct mv_task task = {w, t->dot[w->type], xq, y};
 	kern_pool_run(pool, mv_run, &task);
 	return 0;
@@ -110,19 +191,11 @@ int kern_matvec(const struct kern_table *t, struct kern_pool *pool, const struct
 {
 	if (check(t, w, err, errlen))
 		return -1;
-	const int at = kern_act_type(w->type);
-	const void *xq = x;
-	if (at != QT_F32) {
-		if (!work || !t->quantize[at]) {
-			if (err)
-				snprintf(err, errlen, "matvec: %s", work ? "no activation quantizer"
-									 : "work buffer missing");
-			return -1;
-		}
-		t->quantize[at](x, work, w->cols);
-		xq = work;
-	}
-	return kern_matvec_q(t, pool, w, xq, y, err, errlen);
+	if (kern_act_type(w->type) == QT_F32)
+		return kern_matvec_q(t, pool, w, x, y, err, errlen);
+	if (kern_act_quantize(t, NULL, w, x, w->cols, 1, work, err, errlen))
+		return -1;
+	return kern_matvec_q(t, pool, w, work, y, err, errlen);
 }
 
 struct mm_task {
@@ -133,16 +206,7 @@ struct mm_task {
 	float *Y;
 	void *work;          /* quantized rows of X, or NULL for float weights */
 	size_t act_bytes;    /* bytes of one quantized row */
-	int at;
 };
-
-static void mm_quantize(void *arg, int ith, int nth)
-{
-	const struct mm_task *m = arg;
-	for (int64_t i = ith; i < m->n_tok; i += nth)
-		m->t->quantize[m->at](m->X + i * m->ldx, (uint8_t *)m->work + (size_t)i * m->act_bytes,
-				      m->w->cols);
-}
 
 static void mm_run(void *arg, int ith, int nth)
 {
@@ -181,20 +245,14 @@ int kern_matmul(const struct kern_table *t, struct kern_pool *pool, const struct
 		return -1;
 	}
 	const int at = kern_act_type(w->type);
-	struct mm_task m = {t, w, X, ldx, n_tok, ldy, Y, NULL, 0, at};
-	if (at != QT_F32) {
-		if (!work || !t->quantize[at]) {
-			if (err)
-				snprintf(err, errlen, "matmul: %s", work ? "no activation quantizer"
-									 : "work buffer missing");
-			return -1;
-		}
-		m.work = work;
-		m.act_bytes = kern_row_bytes(at, w->cols);
-		kern_pool_run(pool, mm_quantize, &m);
+	if (at == QT_F32) {
+		struct mm_task m = {t, w, X, ldx, n_tok, ldy, Y, NULL, 0};
+		kern_pool_run(pool, mm_run, &m);
+		return 0;
 	}
-	kern_pool_run(pool, mm_run, &m);
-	return 0;
+	if (kern_act_quantize(t, pool, w, X, ldx, n_tok, work, err, errlen))
+		return -1;
+	return kern_matmul_q(t, pool, w, work, n_tok, Y, ldy, err, errlen);
 }
 
 int kern_matmul_q(const struct kern_table *t, struct kern_pool *pool, const struct kern_mat *w,
@@ -209,7 +267,13 @@ int kern_matmul_q(const struct kern_table *t, struct kern_pool *pool, const stru
 		return -1;
 	}
 	const int at = kern_act_type(w->type);
-	struct mm_task m = {t, w, NULL, w->cols, n_tok, ldy, Y, NULL, 0, at};
+	if (kern_use_packed(t, w)) {
+		const struct kern_mat *ws[1] = {w};
+		float *ys[1] = {Y};
+		const int64_t ld[1] = {ldy};
+		return kern_matmul_q_shared(t, pool, 1, ws, Xq, n_tok, ys, ld);
+	}
+	struct mm_task m = {t, w, NULL, w->cols, n_tok, ldy, Y, NULL, 0};
 	if (at == QT_F32) {
 		m.X = Xq;
 	} else {

@@ -62,6 +62,17 @@ typedef void (*kern_quantize_fn)(const float *src, void *dst, int64_t n);
 typedef float (*kern_dot_fn)(int64_t n, const void *w, const void *a);
 /* y[i] += a * x[i] for a row x of the type (F32, F16: attention's V sum). */
 typedef void (*kern_axpy_fn)(int64_t n, float a, const void *x, float *y);
+/* Packed products (Q4_0, Q4_1, Q8_0; layout in kern_internal.h): one
+ * activation record per 32 values (struct kern_qa). qact quantizes n
+ * values of one token into records dst[0], dst[stride], ...; gemm
+ * multiplies ng packed row groups (w: the first; groups
+ * kern_pack_group_bytes apart) by one panel of nt (1..KERN_PACK_TOKENS)
+ * tokens over nb blocks, writing y[t * ldy + r] for rows r < nrows
+ * counted from the first group's first row. */
+struct kern_qa;
+typedef void (*kern_qact_fn)(const float *x, int64_t n, struct kern_qa *dst, int64_t stride);
+typedef void (*kern_gemm_fn)(int64_t nb, const void *w, int64_t ng, const struct kern_qa *a, int nt,
+			     float *y, int64_t ldy, int64_t nrows);
 
 /* One backend: every entry may be NULL where the backend has no kernel of
  * its own. Indexed by ggml type id: to_float and dot by the weight type,
@@ -73,6 +84,8 @@ struct kern_backend {
 	kern_quantize_fn quantize[QT_COUNT];
 	kern_dot_fn dot[QT_COUNT];
 	kern_axpy_fn axpy[QT_COUNT];  /* QT_F32, QT_F16 */
+	kern_qact_fn qact[QT_COUNT];  /* packed products, by weight type */
+	kern_gemm_fn gemm[QT_COUNT];
 };
 /* All backends of this build, generic first, NULL-terminated. Static. */
 const struct kern_backend *const *kern_backends(void);
@@ -86,9 +99,12 @@ struct kern_table {
 	kern_quantize_fn quantize[QT_COUNT];
 	kern_dot_fn dot[QT_COUNT];
 	kern_axpy_fn axpy[QT_COUNT];
+	kern_qact_fn qact[QT_COUNT];
+	kern_gemm_fn gemm[QT_COUNT];
 	const char *to_float_isa[QT_COUNT];  /* backend name, NULL if none */
 	const char *quantize_isa[QT_COUNT];
 	const char *dot_isa[QT_COUNT];
+	const char *gemm_isa[QT_COUNT];
 };
 /* Fills t with, for each entry, the last usable backend's function (the
  * generic one when no SIMD backend has it). features: kern_cpu_features()
@@ -146,23 +162,44 @@ struct kern_mat {
 	int64_t rows, cols;
 	size_t row_bytes;
 	const void *data;
+	void *packed;        /* kern_mat_pack's copy, or NULL */
 };
-/* Fills m; 0, or -1 for an unsupported type or cols not a multiple of its
- * block size. */
+/* Fills m (not packed); 0, or -1 for an unsupported type or cols not a
+ * multiple of its block size. */
 int kern_mat_init(struct kern_mat *m, int type, int64_t rows, int64_t cols, const void *data,
 		  char *err, size_t errlen);
+/* 1 when t has packed-product kernels for type (Q4_0, Q4_1, Q8_0). */
+int kern_mat_packable(const struct kern_table *t, int type);
+/* Copies m's weights once into the packed layout the register-blocked
+ * products read (rows interleaved in groups of 16, kern_internal.h), in
+ * parallel over pool (may be NULL); products on m use it from then on.
+ * m->data stays as it was. 0 packed (m->packed is the caller's: free it
+ * with kern_mat_unpack before m->data goes away or m is dropped); 1 when
+ * the type has no packed kernels in t (m unchanged); -2 out of memory. */
+int kern_mat_pack(const struct kern_table *t, struct kern_mat *m, struct kern_pool *pool, char *err,
+		  size_t errlen);
+/* Frees m->packed (NULL is fine) and sets it NULL. */
+void kern_mat_unpack(struct kern_mat *m);
 
 /* Bytes of work buffer kern_matvec / kern_matmul need for n_tok rows of
- * activations against w (the quantized activations). */
+ * activations against w (the quantized activations, in the form w's
+ * product reads: kern_act_quantize). */
 size_t kern_matmul_work_size(const struct kern_mat *w, int64_t n_tok);
+/* Quantizes n_tok rows of X (row stride ldx floats) into dst
+ * (kern_matmul_work_size(w, n_tok) bytes) in the form the products over
+ * w read: rows of kern_act_type(w->type) for an unpacked matrix, packed
+ * records (struct kern_qa) for a packed one; float weights read X
+ * itself (nothing written). Split over pool (may be NULL). 0, or -1. */
+int kern_act_quantize(const struct kern_table *t, struct kern_pool *pool, const struct kern_mat *w,
+		      const float *X, int64_t ldx, int64_t n_tok, void *dst, char *err, size_t errlen);
 
 /* y[r] = sum_c W[r][c] * x[c], r < w->rows (decode). x: cols floats,
  * quantized once into work (kern_matmul_work_size(w, 1) bytes) unless the
  * weights are float. pool may be NULL. 0 or -1 (bad argument). */
 int kern_matvec(const struct kern_table *t, struct kern_pool *pool, const struct kern_mat *w,
 		const float *x, float *y, void *work, char *err, size_t errlen);
-/* The same with x already quantized to kern_act_type(w->type) (float for
- * float weights): lets several matrices share one quantized input. */
+/* The same with x already quantized for w by kern_act_quantize (float
+ * for float weights): lets several matrices share one quantized input. */
 int kern_matvec_q(const struct kern_table *t, struct kern_pool *pool, const struct kern_mat *w,
 		  const void *xq, float *y, char *err, size_t errlen);
 
@@ -174,9 +211,8 @@ int kern_matvec_q(const struct kern_table *t, struct kern_pool *pool, const stru
 int kern_matmul(const struct kern_table *t, struct kern_pool *pool, const struct kern_mat *w,
 		const float *X, int64_t ldx, int64_t n_tok, float *Y, int64_t ldy, void *work,
 		char *err, size_t errlen);
-/* The same with the rows of X already quantized to kern_act_type(w->type),
- * n_tok rows of kern_row_bytes(act type, cols) bytes each (for float
- * weights: floats with row stride w->cols). */
+/* The same with the n_tok rows of X already quantized for w by
+ * kern_act_quantize (for float weights: floats with row stride w->cols). */
 int kern_matmul_q(const struct kern_table *t, struct kern_pool *pool, const struct kern_mat *w,
 		  const void *Xq, int64_t n_tok, float *Y, int64_t ldy, char *err, size_t errlen);
 
@@ -298,7 +334,8 @@ int kern_model_time(struct kern_model *m, struct kern_pool *pool, int prompt, in
 
 /* The weights of an open model as views into its mapping, valid until
  * kern_model_close: for other backends (kernels/kern_cuda.c uploads
- * them). Vectors are NULL where the model has none (biases, qwen3's q/k
+ * them). After the first kern_model_eval the matrices also carry their
+ * packed copies (kern_mat_pack), owned by the model; data is unchanged. Vectors are NULL where the model has none (biases, qwen3's q/k
  * norms); output is token_embd when the model is tied. */
 struct kern_layer_weights {
 	const float *attn_norm, *ffn_norm;         /* (n_embd) */

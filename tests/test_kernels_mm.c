@@ -5,7 +5,10 @@
  * sum|w a| per output, plus the fp16 block-sum term of Q4_1 . Q8_1) and
  * against the row dot kernel itself (bit-identical: the products only
  * split and tile rows). Odd row counts (37, 101) and token counts (1, 7,
- * 70 > one tile of 64). The thread pool: every thread runs every task,
+ * 70 > one tile of 64). Packed matrices (Q4_0, Q4_1, Q8_0; tiles of 16
+ * rows x 1..8 tokens) against the same float64 reference and tolerance,
+ * with rows not a multiple of 16 and token counts 1, 2, 3, 7, 70 (every
+ * tile width). The thread pool: every thread runs every task,
  * across sleeps. With LLMCAP_KERN_BENCH=1, matvec GB/s on 4096 x 4096
  * Q4_0 and Q8_0 (median of 5 samples) is printed.
  */
@@ -23,7 +26,8 @@ static const int mtypes[] = {QT_Q4_0, QT_Q4_1, QT_Q5_0, QT_Q8_0, QT_Q4_K, QT_Q5_
 
 struct shape { int64_t rows, cols, n_tok; };
 
-static const struct shape shapes[] = {{37, 512, 7}, {101, 768, 70}, {64, 256, 1}};
+static const struct shape shapes[] = {{37, 512, 7}, {101, 768, 70}, {64, 256, 1}, {48, 1024, 3},
+				      {16, 64, 2}};
 
 /* float64 reference of Y = W X^T with X quantized as the kernels do. */
 static void reference(const struct kern_table *g, const struct kern_mat *w, const float *X,
@@ -75,7 +79,7 @@ static void check_products(unsigned features, const char *label)
 	assert_int_equal(kern_pool_new(&pool2, 2, 1, err, sizeof err), 0);
 	struct kern_pool *pools[2] = {NULL, pool2};
 	uint64_t seed = 42;
-	double worst = 0;
+	double worst = 0, worst_pk = 0;
 	for (int ti = 0; ti < N_MTYPES; ti++) {
 		const int type = mtypes[ti];
 		for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
@@ -99,6 +103,34 @@ static void check_products(unsigned features, const char *label)
 			void *work = malloc(kern_matmul_work_size(&w, sh.n_tok) + 1);
 			const int at = kern_act_type(type);
 			void *aq = malloc(kern_row_bytes(at, sh.cols));
+			/* packed (Q4_0, Q4_1, Q8_0): the same integer block dots, other
+			 * float order: against float64 only */
+			struct kern_mat wp = w;
+			const int pk = kern_mat_pack(&t, &wp, pool2, err, sizeof err);
+			assert_true(pk == 0 || pk == 1);
+			assert_int_equal(pk == 0, kern_mat_packable(&t, type));
+			void *pwork = malloc(kern_matmul_work_size(&wp, sh.n_tok) + 1);
+			for (int p = 0; pk == 0 && p < 2; p++) {
+				for (int64_t i = 0; i < sh.n_tok; i++)
+					assert_int_equal(kern_matvec(&t, pools[p], &wp, X + i * sh.cols,
+								     Yv + i * sh.rows, pwork, err, sizeof err), 0);
+				memset(Y, 0, n_out * sizeof *Y);
+				assert_int_equal(kern_matmul(&t, pools[p], &wp, X, sh.cols, sh.n_tok, Y, sh.rows,
+							     pwork, err, sizeof err), 0);
+				for (size_t o = 0; o < n_out; o++) {
+					const double tol = 2e-5 * mag[o] + extra[o] + 1e-30;
+					if (fabs(Y[o] - ref[o]) > tol || fabs(Yv[o] - ref[o]) > tol)
+						fail_msg("%s packed %s %lldx%lld out %zu threads %d: matmul %.9g "
+							 "matvec %.9g ref %.9g tol %.3g", label, mdb_qtype(type)->name,
+							 (long long)sh.rows, (long long)sh.cols, o, p + 1, Y[o], Yv[o],
+							 ref[o], tol);
+					worst_pk = fmax(worst_pk, fmax(fabs(Y[o] - ref[o]), fabs(Yv[o] - ref[o])) /
+								  (mag[o] + 1e-30));
+				}
+			}
+			kern_mat_unpack(&wp);
+			assert_null(wp.packed);
+			free(pwork);
 			for (int p = 0; p < 2; p++) {
 				/* decode: one matvec per token */
 				for (int64_t i = 0; i < sh.n_tok; i++)
@@ -135,8 +167,9 @@ static void check_products(unsigned features, const char *label)
 			free(aq);
 		}
 	}
-	print_message("  %s: matvec = matmul = row dot exactly; max |err| / sum|w a| vs float64 %.2e\n",
-		      label, worst);
+	print_message("  %s: matvec = matmul = row dot exactly; max |err| / sum|w a| vs float64 %.2e; "
+		      "packed (%s) %.2e\n", label, worst,
+		      t.gemm_isa[QT_Q4_0] ? t.gemm_isa[QT_Q4_0] : "none", worst_pk);
 	kern_pool_delete(pool2);
 }
 
