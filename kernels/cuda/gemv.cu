@@ -514,20 +514,22 @@ __device__ __forceinline__ void gemv(const kcu_gemv &p)
 	}
 }
 
-/* decode (NC = 1): at most 80 registers, 3 blocks (24 warps) per SM;
- * Q6_K's wider units and the prefill kernels: 128, 2 blocks */
+/* at most 128 registers, 2 blocks (16 warps) per SM. Capping the decode
+ * kernels at 80 registers (3 blocks) was measured slower on an H100 (Q4_0
+ * 74% -> 65% of the copy bandwidth, Q4_K 80% -> 52%): the compiler then
+ * keeps fewer loads in flight */
 #define GEMV(name, T, NC, MINB) \
 	extern "C" __global__ void __launch_bounds__(KCU_THREADS, MINB) kcu_gemv_##name##_##NC(kcu_gemv p) \
 	{ gemv<T, NC>(p); }
 #define GEMV_ALL(name, T, MINB1) GEMV(name, T, 1, MINB1) GEMV(name, T, 2, 2) GEMV(name, T, 4, 2) GEMV(name, T, 8, 2)
 
-GEMV_ALL(q4_0, TQ4_0, 3)
-GEMV_ALL(q4_1, TQ4_1, 3)
-GEMV_ALL(q5_0, TQ5_0, 3)
-GEMV_ALL(q8_0, TQ8_0, 3)
-GEMV_ALL(q4_K, TQK<0>, 3)
-GEMV_ALL(q5_K, TQK<1>, 3)
+GEMV_ALL(q4_0, TQ4_0, 2)
+GEMV_ALL(q4_1, TQ4_1, 2)
+GEMV_ALL(q5_0, TQ5_0, 2)
+GEMV_ALL(q8_0, TQ8_0, 2)
+GEMV_ALL(q4_K, TQK<0>, 2)
+GEMV_ALL(q5_K, TQK<1>, 2)
 GEMV_ALL(q6_K, TQ6_K, 2)
-GEMV_ALL(f32, TFloat<T_F32>, 3)
-GEMV_ALL(f16, TFloat<T_F16>, 3)
-GEMV_ALL(bf16, TFloat<T_BF16>, 3)
+GEMV_ALL(f32, TFloat<T_F32>, 2)
+GEMV_ALL(f16, TFloat<T_F16>, 2)
+GEMV_ALL(bf16, TFloat<T_BF16>, 2)
