@@ -132,7 +132,7 @@ $(BUILD)/gen/cuda_%.fatbin: kernels/cuda/%.cu $(CUDA_DEP)
 $(BUILD)/gen/cuda_%.c: $(BUILD)/gen/cuda_%.fatbin $(BUILD)/tools/embed
 	$(Q)$(BUILD)/tools/embed kern_cuda_$* $< $@
 
-$(BUILD)/gen/nocuda_%.c:
+$(BUILD)/gen/nocuda_%.c: kernels/cuda/%.cu
 	@mkdir -p $(dir $@)
 	$(Q)printf '/* llmcap built without nvcc: no CUDA kernels */\nconst char kern_cuda_%s[] = {0};\nconst unsigned long kern_cuda_%s_len = 0UL;\n' $* $* > $@
 
