@@ -423,17 +423,9 @@ __device__ __forceinline__ void gemv(const kcu_gemv &p)
 	 * group j + 1's loads are issued before group j is used (two groups
 	 * in flight), across rows too */
 	int r = blockIdx.x * p.rpb + warp, g = 0;
-	/* the job after (r, g) */
-	int nr = r, ng = 1;
-	if (ng == G) {
-		ng = 0;
-		nr = r + NW;
-	}
 	typename T::W cur[UNR], nxt[UNR];
 	if (r < r_end)
 		load_group<T>(p, r, 0, lane, U, cur);
-	if (nr < r_end)
-		load_group<T>(p, nr, ng, lane, U, nxt);
 	/* the weights are constant: requested before the wait; the
 	 * activations, bias and y may still be being written by the previous
 	 * kernel */
@@ -475,15 +467,22 @@ __device__ __forceinline__ void gemv(const kcu_gemv &p)
 #pragma unroll
 	for (int c = 0; c < NC; c++)
 		acc[c] = 0.0f;
-	/* (r, g) is in cur, (nr, ng) in nxt or on its way */
 	for (;;) {
+		int nr = r, ng = g + 1;
+		if (ng == G) {
+			ng = 0;
+			nr = r + NW;
+		}
+		const bool more = nr < r_end;
+		if (more)
+			load_group<T>(p, nr, ng, lane, U, nxt);
 #pragma unroll
 		for (int k = 0; k < UNR; k++) {
 			const int u = g * 32 * UNR + lane + 32 * k;
 			if (u < U)
 				T::template dot<NC>(cur[k], u, a, acc);
 		}
-		if (g == G - 1) {   /* row r is done */
+		if (ng == 0) {   /* row r is done */
 #pragma unroll
 			for (int c = 0; c < NC; c++)
 				acc[c] = warp_sum(acc[c]);
@@ -498,38 +497,33 @@ __device__ __forceinline__ void gemv(const kcu_gemv &p)
 				acc[c] = 0.0f;
 			}
 		}
-		if (nr >= r_end)
+		if (!more)
 			break;
 #pragma unroll
 		for (int k = 0; k < UNR; k++)
 			cur[k] = nxt[k];
 		r = nr;
 		g = ng;
-		if (++ng == G) {
-			ng = 0;
-			nr += NW;
-		}
-		if (nr < r_end)
-			load_group<T>(p, nr, ng, lane, U, nxt);
 	}
 }
 
-/* at most 128 registers, 2 blocks (16 warps) per SM. Capping the decode
- * kernels at 80 registers (3 blocks) was measured slower on an H100 (Q4_0
- * 74% -> 65% of the copy bandwidth, Q4_K 80% -> 52%): the compiler then
- * keeps fewer loads in flight */
-#define GEMV(name, T, NC, MINB) \
-	extern "C" __global__ void __launch_bounds__(KCU_THREADS, MINB) kcu_gemv_##name##_##NC(kcu_gemv p) \
+/* at most 128 registers, 2 blocks (16 warps) per SM. Measured slower on
+ * an H100 (bench/cuda_notes.md): an 80-register cap (3 blocks per SM;
+ * Q4_0 80% -> 65% of the copy bandwidth, Q4_K 80% -> 52%), and requesting
+ * two load groups before the wait on the previous kernel (128 registers,
+ * Q4_0 80% -> 73%, Q4_K 80% -> 65%) */
+#define GEMV(name, T, NC) \
+	extern "C" __global__ void __launch_bounds__(KCU_THREADS, 2) kcu_gemv_##name##_##NC(kcu_gemv p) \
 	{ gemv<T, NC>(p); }
-#define GEMV_ALL(name, T, MINB1) GEMV(name, T, 1, MINB1) GEMV(name, T, 2, 2) GEMV(name, T, 4, 2) GEMV(name, T, 8, 2)
+#define GEMV_ALL(name, T) GEMV(name, T, 1) GEMV(name, T, 2) GEMV(name, T, 4) GEMV(name, T, 8)
 
-GEMV_ALL(q4_0, TQ4_0, 2)
-GEMV_ALL(q4_1, TQ4_1, 2)
-GEMV_ALL(q5_0, TQ5_0, 2)
-GEMV_ALL(q8_0, TQ8_0, 2)
-GEMV_ALL(q4_K, TQK<0>, 2)
-GEMV_ALL(q5_K, TQK<1>, 2)
-GEMV_ALL(q6_K, TQ6_K, 2)
-GEMV_ALL(f32, TFloat<T_F32>, 2)
-GEMV_ALL(f16, TFloat<T_F16>, 2)
-GEMV_ALL(bf16, TFloat<T_BF16>, 2)
+GEMV_ALL(q4_0, TQ4_0)
+GEMV_ALL(q4_1, TQ4_1)
+GEMV_ALL(q5_0, TQ5_0)
+GEMV_ALL(q8_0, TQ8_0)
+GEMV_ALL(q4_K, TQK<0>)
+GEMV_ALL(q5_K, TQK<1>)
+GEMV_ALL(q6_K, TQ6_K)
+GEMV_ALL(f32, TFloat<T_F32>)
+GEMV_ALL(f16, TFloat<T_F16>)
+GEMV_ALL(bf16, TFloat<T_BF16>)
