@@ -93,8 +93,8 @@ for pass in default calibrated; do
 	verify "llama-3.1-8b Q4_0 synthetic ($pass)" --model llama-3.1-8b --quant Q4_0 --runs 3
 done
 # what CUDA graphs and programmatic dependent launch are worth in decode
-LLMCAP_CUDA_NO_GRAPH=1 LLMCAP_CUDA_NO_PDL=1 verify "llama-3.1-8b Q4_0 (no graphs, no PDL)" \
-	--model llama-3.1-8b --quant Q4_0 --runs 3
+(export LLMCAP_CUDA_NO_GRAPH=1 LLMCAP_CUDA_NO_PDL=1
+ verify "llama-3.1-8b Q4_0 (no graphs, no PDL)" --model llama-3.1-8b --quant Q4_0 --runs 3)
 
 say "== summary"
 python3 - "$OUT/gemv.txt" "$OUT/verify.jsonl" <<'EOF' | tee -a "$LOG"
