@@ -384,6 +384,10 @@ static void test_storage_interrupted(void **state)
 			char xdg[700];
 			snprintf(xdg, sizeof xdg, "%s/cache", e->dir);
 			setenv("XDG_CACHE_HOME", xdg, 1);
+			/* a shell that started this test in the background left
+			 * SIGINT ignored, and exec keeps that: undo it */
+			signal(SIGINT, SIG_DFL);
+			signal(SIGTERM, SIG_DFL);
 			freopen("/dev/null", "w", stdout);
 			freopen("/dev/null", "w", stderr);
 			execl(tu_bin(), tu_bin(), "probe", "--storage", "--path", dir, (char *)NULL);
