@@ -1407,9 +1407,10 @@ int kern_cuda_model_time(struct kern_cuda_model *m, int prompt, int gen, int run
 		s ^= s << 13, s ^= s >> 7, s ^= s << 17;
 		toks[i] = (int32_t)(3 + s % (uint64_t)(n_vocab - 3));
 	}
-	/* warm-up: module, graph capture, clocks up */
+	/* warm-up: clocks up, and every step shape timed below captured as a
+	 * graph (the whole prompt once) */
 	kern_cuda_model_reset(m);
-	int rc = eval(m, toks, prompt < 16 && prompt > 0 ? prompt : 16, 0, lg, 0, err, errlen);
+	int rc = eval(m, toks, prompt > 0 ? prompt : 16, 0, lg, 0, err, errlen);
 	for (int i = 0; rc == 0 && i < 8; i++)
 		rc = eval(m, toks + i, 1, 0, lg, 0, err, errlen);
 	for (int k = 0; rc == 0 && k < runs; k++) {
