@@ -266,8 +266,10 @@ int kern_random_row(int type, int64_t n, uint64_t *seed, void *dst);
 
 /* Decode-style matrix-vector timing: n_mats distinct random matrices of
  * rows x cols (n_mats large enough to exceed the last-level cache gives
- * memory bandwidth, 1 gives cache bandwidth), used in turn; each sample
- * times `iters` products (at least 1); samples after one warm-up. */
+ * memory bandwidth, 1 gives cache bandwidth), used in turn, packed
+ * (kern_mat_pack) where t has packed products, as the forward pass runs
+ * them; each sample times `iters` products (at least 1); samples after
+ * one warm-up. bytes_per_product counts the GGUF rows' bytes. */
 #define KERN_BENCH_MAX_SAMPLES 32
 struct kern_bench {
 	int type;
