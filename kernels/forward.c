@@ -58,7 +58,7 @@ struct kern_model {
 	float *q, *k, *v, *att;                    /* (B, n_head * hd), (B, n_kv * hd) x 2, (B, n_head * hd) */
 	float *o;                                  /* (B, n_embd) */
 	float *gate, *up;                          /* (B, n_ff) */
-	float *scratch;                            /* (MAX_THREADS, n_ctx) attention scores */
+	float *scratch;                            /* (MAX_THREADS, 4, n_ctx) attention scores */
 	uint8_t *act;                              /* quantized activations */
 	size_t act_size;
 	const float *act_src;                      /* what act holds: source rows and form */
@@ -408,7 +408,7 @@ int kern_model_open(struct kern_model **out, const char *path, const struct kern
 	m->v = alloc_f(B * (size_t)kd);
 	m->gate = alloc_f(B * (size_t)c->n_ff);
 	m->up = alloc_f(B * (size_t)c->n_ff);
-	m->scratch = alloc_f((size_t)MAX_THREADS * (size_t)n_ctx);
+	m->scratch = alloc_f((size_t)MAX_THREADS * 4 * (size_t)n_ctx);
 	int64_t maxc = c->n_embd > c->n_ff ? c->n_embd : c->n_ff;
 	if (qd > maxc)
 		maxc = qd;
@@ -538,19 +538,41 @@ struct attn_task {
 	struct kern_model *m;
 	const struct kern_kv *kv;
 	int n, p0;
+	int per;             /* query heads per item: a KV head's group, or part of it */
 };
 
+/* Items: (token, heads [h, h + per)), the heads of one KV head together
+ * (kern_attention_gqa reads each K and V row once for them). */
 static void attn_run(void *arg, int ith, int nth)
 {
 	const struct attn_task *a = arg;
 	const struct kern_model_cfg *c = &a->m->cfg;
 	const int64_t qd = (int64_t)c->n_head * c->head_dim;
-	float *scratch = a->m->scratch + (size_t)(ith % MAX_THREADS) * (size_t)c->n_ctx;
-	for (int item = ith; item < a->n * c->n_head; item += nth) {
-		const int i = item / c->n_head, h = item % c->n_head;
-		kern_attention(a->m->t, a->kv, c->n_head, a->m->q + i * qd, a->p0 + i + 1, a->m->att + i * qd,
-			       scratch, h, h + 1);
+	float *scratch = a->m->scratch + (size_t)(ith % MAX_THREADS) * 4 * (size_t)c->n_ctx;
+	const int per_tok = (c->n_head + a->per - 1) / a->per;
+	for (int item = ith; item < a->n * per_tok; item += nth) {
+		const int i = item / per_tok, h = item % per_tok * a->per;
+		const int h1 = h + a->per < c->n_head ? h + a->per : c->n_head;
+		kern_attention_gqa(a->m->t, a->kv, c->n_head, a->m->q + i * qd, a->p0 + i + 1, a->m->att + i * qd,
+				   scratch, h, h1);
 	}
+}
+
+struct swiglu_task {
+	const struct kern_table *t;
+	float *gate;
+	const float *up;
+	int64_t n;
+};
+
+/* gate = silu(gate) * up, each thread a contiguous part (multiples of 16). */
+static void swiglu_run(void *arg, int ith, int nth)
+{
+	const struct swiglu_task *s = arg;
+	const int64_t per = ((s->n + nth - 1) / nth + 15) & ~(int64_t)15;
+	const int64_t i0 = per * ith < s->n ? per * ith : s->n, i1 = i0 + per < s->n ? i0 + per : s->n;
+	if (i1 > i0)
+		s->t->swiglu(s->gate + i0, s->gate + i0, s->up + i0, i1 - i0);
 }
 
 static void add_rows(float *y, const float *b, int n, int64_t len)
@@ -599,7 +621,14 @@ static void eval_batch(struct kern_model *m, struct kern_pool *pool, const int32
 			kern_rope(ki, c->n_head_kv, c->head_dim, c->n_rot, p0 + i, c->rope_base, c->rope_mode);
 			kern_kv_store(&L->kv, p0 + i, ki, m->v + i * kd);
 		}
-		struct attn_task at = {m, &L->kv, n, p0};
+		/* a group per item, split when there are fewer items than threads */
+		const int group = c->n_head / c->n_head_kv, nth = kern_pool_threads(pool);
+		int per = group;
+		if (n * c->n_head_kv < nth) {
+			const int parts = (nth + n * c->n_head_kv - 1) / (n * c->n_head_kv);
+			per = (group + parts - 1) / parts;
+		}
+		struct attn_task at = {m, &L->kv, n, p0, per};
 		kern_pool_run(pool, attn_run, &at);
 		acts_invalidate(m);
 		proj(m, pool, &L->wo, m->att, n, m->o);
@@ -611,7 +640,8 @@ static void eval_batch(struct kern_model *m, struct kern_pool *pool, const int32
 		const struct kern_mat *gu[2] = {&L->wg, &L->wu};
 		float *const gu_out[2] = {m->gate, m->up};
 		proj_shared(m, pool, 2, gu, m->xn, n, gu_out);
-		kern_swiglu(m->gate, m->gate, m->up, (int64_t)n * c->n_ff);
+		struct swiglu_task sw = {m->t, m->gate, m->up, (int64_t)n * c->n_ff};
+		kern_pool_run(pool, swiglu_run, &sw);
 		acts_invalidate(m);
 		proj(m, pool, &L->wd, m->gate, n, m->o);
 		for (int64_t j = 0; j < n * E; j++)

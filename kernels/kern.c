@@ -84,6 +84,8 @@ int kern_table_init(struct kern_table *t, unsigned features)
 		const struct kern_backend *b = backends[k];
 		if (!kern_backend_usable(b, features))
 			continue;
+		if (b->swiglu)
+			t->swiglu = b->swiglu;
 		for (int i = 0; i < QT_COUNT; i++) {
 			if (b->to_float[i]) {
 				t->to_float[i] = b->to_float[i];
@@ -101,6 +103,8 @@ int kern_table_init(struct kern_table *t, unsigned features)
 				t->axpy[i] = b->axpy[i];
 			if (b->qact[i])
 				t->qact[i] = b->qact[i];
+			if (b->attn[i])
+				t->attn[i] = b->attn[i];
 			if (b->gemm[i]) {
 				t->gemm[i] = b->gemm[i];
 				t->gemm_isa[i] = b->name;

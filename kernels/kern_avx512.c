@@ -711,6 +711,222 @@ static void qact_q4_1(const float *x, int64_t n, struct kern_qa *dst, int64_t st
 	}
 }
 
+/* ---- grouped attention ------------------------------------------------ */
+
+/* e^x (used for the x <= 0 of a softmax after its maximum is subtracted
+ * and for SiLU): x = n ln2 + r (ln2 in two parts, |r| <= ln2 / 2), e^r by its Taylor
+ * series to r^7 (relative error below 2e-8 on that range), times 2^n by
+ * vscalefps (0 below the float range). */
+static inline __m512 exp_ps(__m512 x)
+{
+	const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+					      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+	__m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+	r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+	__m512 p = _mm512_set1_ps(1.0f / 5040);
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+	return _mm512_scalef_ps(p, n);
+}
+
+static inline __m512 round_f16(__m512 x)
+{
+	return _mm512_cvtph_ps(_mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+
+/* 16 cache values (F16 or F32) as floats. */
+static ALWAYS_INLINE __m512 kv_load(const int f16, const uint8_t *p)
+{
+	return f16 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)) : _mm512_loadu_ps((const float *)p);
+}
+
+/* x = softmax(x) over n values, F16-rounded when f16 (llama.cpp rounds
+ * the probabilities to the cache type for the V product). */
+static void softmax_ps(float *x, int n, int f16)
+{
+	__m512 mv = _mm512_set1_ps(-INFINITY);
+	for (int i = 0; i < n; i += 16) {
+		const __mmask16 k = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+		mv = _mm512_max_ps(mv, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), k, x + i));
+	}
+	const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mv));
+	__m512 sv = _mm512_setzero_ps();
+	for (int i = 0; i < n; i += 16) {
+		const __mmask16 k = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+		const __m512 e = _mm512_maskz_mov_ps(k, exp_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + i), m)));
+		_mm512_mask_storeu_ps(x + i, k, e);
+		sv = _mm512_add_ps(sv, e);
+	}
+	const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sv));
+	for (int i = 0; i < n; i += 16) {
+		const __mmask16 k = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+		__m512 pv = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + i), inv);
+		if (f16)
+			pv = round_f16(pv);
+		_mm512_mask_storeu_ps(x + i, k, pv);
+	}
+}
+
+/* Scores of nq (<= 4) heads: K row p read once (NC chunks of 16 kept in
+ * registers; NC 0: any head_dim, read per head), dotted with each head. */
+static ALWAYS_INLINE void attn_scores(const int f16, const int NC, int hd, const uint8_t *kb, size_t row,
+				      int nq, const float *qr, int n_pos, float scale, float *sc)
+{
+	const size_t esz = f16 ? 2 : 4;
+	for (int p = 0; p < n_pos; p++) {
+		const uint8_t *kp = kb + (size_t)p * row;
+		if (NC) {
+			__m512 k[NC > 0 ? NC : 1];
+#pragma GCC unroll 16
+			for (int j = 0; j < NC; j++)
+				k[j] = kv_load(f16, kp + 16 * j * esz);
+			for (int h = 0; h < nq; h++) {
+				__m512 acc = _mm512_mul_ps(k[0], _mm512_loadu_ps(qr + h * hd));
+#pragma GCC unroll 16
+				for (int j = 1; j < NC; j++)
+					acc = _mm512_fmadd_ps(k[j], _mm512_loadu_ps(qr + h * hd + 16 * j), acc);
+				sc[h * n_pos + p] = _mm512_reduce_add_ps(acc) * scale;
+			}
+		} else {
+			for (int h = 0; h < nq; h++) {
+				__m512 acc = _mm512_setzero_ps();
+				for (int j = 0; j < hd / 16; j++)
+					acc = _mm512_fmadd_ps(kv_load(f16, kp + 16 * j * esz),
+							      _mm512_loadu_ps(qr + h * hd + 16 * j), acc);
+				sc[h * n_pos + p] = _mm512_reduce_add_ps(acc) * scale;
+			}
+		}
+	}
+}
+
+/* out (HS heads) = sum_p pr[h][p] V_p: V row p read once, HS x NC
+ * accumulators in registers (NC 0: any head_dim, accumulated in out). */
+static ALWAYS_INLINE void attn_values(const int f16, const int NC, const int HS, int hd, const uint8_t *vb,
+				      size_t row, const float *pr, int n_pos, float *out)
+{
+	const size_t esz = f16 ? 2 : 4;
+	if (NC) {
+		__m512 acc[HS][NC > 0 ? NC : 1];
+#pragma GCC unroll 4
+		for (int h = 0; h < HS; h++)
+#pragma GCC unroll 16
+			for (int j = 0; j < NC; j++)
+				acc[h][j] = _mm512_setzero_ps();
+		for (int p = 0; p < n_pos; p++) {
+			const uint8_t *vp = vb + (size_t)p * row;
+#pragma GCC unroll 16
+			for (int j = 0; j < NC; j++) {
+				const __m512 v = kv_load(f16, vp + 16 * j * esz);
+#pragma GCC unroll 4
+				for (int h = 0; h < HS; h++)
+					acc[h][j] = _mm512_fmadd_ps(_mm512_set1_ps(pr[h * n_pos + p]), v, acc[h][j]);
+			}
+		}
+#pragma GCC unroll 4
+		for (int h = 0; h < HS; h++)
+#pragma GCC unroll 16
+			for (int j = 0; j < NC; j++)
+				_mm512_storeu_ps(out + h * hd + 16 * j, acc[h][j]);
+		return;
+	}
+	for (int h = 0; h < HS; h++)
+		memset(out + h * hd, 0, (size_t)hd * sizeof(float));
+	for (int p = 0; p < n_pos; p++) {
+		const uint8_t *vp = vb + (size_t)p * row;
+		for (int j = 0; j < hd / 16; j++) {
+			const __m512 v = kv_load(f16, vp + 16 * j * esz);
+			for (int h = 0; h < HS; h++) {
+				float *o = out + h * hd + 16 * j;
+				_mm512_storeu_ps(o, _mm512_fmadd_ps(_mm512_set1_ps(pr[h * n_pos + p]), v,
+								    _mm512_loadu_ps(o)));
+			}
+		}
+	}
+}
+
+/* Up to 4 heads of one KV head: q rounded (F16 cache), scores, softmax,
+ * values; scratch: 4 x n_pos floats. */
+static ALWAYS_INLINE void attn_heads(const int f16, const int NC, const struct kern_kv *kv, int kh, int nq,
+				     const float *q, int n_pos, float *out, float *scratch)
+{
+	const int hd = kv->head_dim;
+	const size_t esz = f16 ? 2 : 4, row = (size_t)kv->n_head_kv * (size_t)hd * esz;
+	const uint8_t *kb = (const uint8_t *)kv->k + (size_t)kh * (size_t)hd * esz;
+	const uint8_t *vb = (const uint8_t *)kv->v + (size_t)kh * (size_t)hd * esz;
+	float qr[4 * 1024];
+	for (int i = 0; i < nq * hd; i += 16) {
+		const __m512 v = _mm512_loadu_ps(q + i);
+		_mm512_storeu_ps(qr + i, f16 ? round_f16(v) : v);
+	}
+	attn_scores(f16, NC, hd, kb, row, nq, qr, n_pos, 1.0f / sqrtf((float)hd), scratch);
+	for (int h = 0; h < nq; h++)
+		softmax_ps(scratch + h * n_pos, n_pos, f16);
+	/* heads per V pass: 16 accumulators at most */
+	const int hs = NC ? 16 / NC : 4;
+	for (int h = 0; h < nq; h += hs) {
+		const int n = nq - h < hs ? nq - h : hs;
+		const float *pr = scratch + h * n_pos;
+		float *o = out + h * hd;
+		switch (NC ? n : 0) {
+		case 4: attn_values(f16, NC, 4, hd, vb, row, pr, n_pos, o); break;
+		case 3: attn_values(f16, NC, 3, hd, vb, row, pr, n_pos, o); break;
+		case 2: attn_values(f16, NC, 2, hd, vb, row, pr, n_pos, o); break;
+		case 1: attn_values(f16, NC, 1, hd, vb, row, pr, n_pos, o); break;
+		default: attn_values(f16, 0, 1, hd, vb, row, pr, n_pos, o);
+			for (int k = 1; k < n; k++)
+				attn_values(f16, 0, 1, hd, vb, row, pr + k * n_pos, n_pos, o + k * hd);
+			break;
+		}
+	}
+}
+
+static ALWAYS_INLINE void attn_type(const int f16, const struct kern_kv *kv, int kh, int nq, const float *q,
+				    int n_pos, float *out, float *scratch)
+{
+	const int hd = kv->head_dim;
+	for (int h = 0; h < nq; h += 4) {
+		const int n = nq - h < 4 ? nq - h : 4;
+		const float *qh = q + h * hd;
+		float *oh = out + h * hd;
+		if (hd == 64)
+			attn_heads(f16, 4, kv, kh, n, qh, n_pos, oh, scratch);
+		else if (hd == 128)
+			attn_heads(f16, 8, kv, kh, n, qh, n_pos, oh, scratch);
+		else
+			attn_heads(f16, 0, kv, kh, n, qh, n_pos, oh, scratch);
+	}
+}
+
+/* silu(g) = g / (1 + e^-g) with the vector exp (e^-g may overflow to
+ * inf for g < -88: the quotient is then -0, as expf gives). */
+static void swiglu(float *out, const float *gate, const float *up, int64_t n)
+{
+	for (int64_t i = 0; i < n; i += 16) {
+		const __mmask16 k = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+		const __m512 g = _mm512_maskz_loadu_ps(k, gate + i);
+		const __m512 e = exp_ps(_mm512_sub_ps(_mm512_setzero_ps(), g));
+		const __m512 si = _mm512_div_ps(g, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+		_mm512_mask_storeu_ps(out + i, k, _mm512_mul_ps(si, _mm512_maskz_loadu_ps(k, up + i)));
+	}
+}
+
+static void attn_f16(const struct kern_kv *kv, int kh, int nq, const float *q, int n_pos, float *out,
+		     float *scratch)
+{
+	attn_type(1, kv, kh, nq, q, n_pos, out, scratch);
+}
+
+static void attn_f32(const struct kern_kv *kv, int kh, int nq, const float *q, int n_pos, float *out,
+		     float *scratch)
+{
+	attn_type(0, kv, kh, nq, q, n_pos, out, scratch);
+}
+
 static void axpy_f32(int64_t n, float a, const void *x, float *y)
 {
 	const float *v = x;
@@ -753,4 +969,6 @@ const struct kern_backend kern_backend_avx512 = {
 	.axpy = {[QT_F32] = axpy_f32, [QT_F16] = axpy_f16},
 	.qact = {[QT_Q4_0] = qact_q4_0, [QT_Q4_1] = qact_q4_1, [QT_Q8_0] = qact_q8_0},
 	.gemm = {[QT_Q4_0] = gemm_q4_0, [QT_Q4_1] = gemm_q4_1, [QT_Q8_0] = gemm_q8_0},
+	.attn = {[QT_F16] = attn_f16, [QT_F32] = attn_f32},
+	.swiglu = swiglu,
 };

@@ -611,4 +611,5 @@ const struct kern_backend kern_backend_generic = {
 	.axpy = {[QT_F32] = axpy_f32, [QT_F16] = axpy_f16},
 	.qact = {[QT_Q4_0] = qact_q4_0, [QT_Q4_1] = qact_q4_1, [QT_Q8_0] = qact_q8_0},
 	.gemm = {[QT_Q4_0] = gemm_q4_0, [QT_Q4_1] = gemm_q4_1, [QT_Q8_0] = gemm_q8_0},
+	.swiglu = kern_swiglu,
 };

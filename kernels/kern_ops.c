@@ -124,3 +124,18 @@ void kern_attention(const struct kern_table *t, const struct kern_kv *kv, int n_
 		}
 	}
 }
+
+void kern_attention_gqa(const struct kern_table *t, const struct kern_kv *kv, int n_head,
+			const float *q, int n_pos, float *out, float *scratch, int h0, int h1)
+{
+	const int group = n_head / kv->n_head_kv, hd = kv->head_dim;
+	if (!t->attn[kv->type] || hd % 16) {
+		kern_attention(t, kv, n_head, q, n_pos, out, scratch, h0, h1);
+		return;
+	}
+	for (int h = h0; h < h1;) {
+		const int kh = h / group, end = (kh + 1) * group < h1 ? (kh + 1) * group : h1;
+		t->attn[kv->type](kv, kh, end - h, q + (int64_t)h * hd, n_pos, out + (int64_t)h * hd, scratch);
+		h = end;
+	}
+}

@@ -70,6 +70,16 @@ typedef void (*kern_axpy_fn)(int64_t n, float a, const void *x, float *y);
  * tokens over nb blocks, writing y[t * ldy + r] for rows r < nrows
  * counted from the first group's first row. */
 struct kern_qa;
+struct kern_kv;
+/* Attention of the nq query heads q (nq x head_dim) that read KV head kh
+ * over cache positions [0, n_pos): out (nq x head_dim); scratch: 4 x
+ * n_pos floats. As kern_attention (F16 rounding included) for each head,
+ * with each K and V row read once for every 4 heads. */
+typedef void (*kern_attn_fn)(const struct kern_kv *kv, int kh, int nq, const float *q, int n_pos,
+			     float *out, float *scratch);
+/* out = silu(gate) * up over n values (kern_swiglu's math); out may
+ * alias gate or up. */
+typedef void (*kern_swiglu_fn)(float *out, const float *gate, const float *up, int64_t n);
 typedef void (*kern_qact_fn)(const float *x, int64_t n, struct kern_qa *dst, int64_t stride);
 typedef void (*kern_gemm_fn)(int64_t nb, const void *w, int64_t ng, const struct kern_qa *a, int nt,
 			     float *y, int64_t ldy, int64_t nrows);
@@ -86,6 +96,8 @@ struct kern_backend {
 	kern_axpy_fn axpy[QT_COUNT];  /* QT_F32, QT_F16 */
 	kern_qact_fn qact[QT_COUNT];  /* packed products, by weight type */
 	kern_gemm_fn gemm[QT_COUNT];
+	kern_attn_fn attn[QT_COUNT];  /* grouped attention, by KV cache type */
+	kern_swiglu_fn swiglu;
 };
 /* All backends of this build, generic first, NULL-terminated. Static. */
 const struct kern_backend *const *kern_backends(void);
@@ -101,6 +113,8 @@ struct kern_table {
 	kern_axpy_fn axpy[QT_COUNT];
 	kern_qact_fn qact[QT_COUNT];
 	kern_gemm_fn gemm[QT_COUNT];
+	kern_attn_fn attn[QT_COUNT];
+	kern_swiglu_fn swiglu;        /* never NULL after kern_table_init */
 	const char *to_float_isa[QT_COUNT];  /* backend name, NULL if none */
 	const char *quantize_isa[QT_COUNT];
 	const char *dot_isa[QT_COUNT];
@@ -255,6 +269,14 @@ void kern_kv_store(struct kern_kv *kv, int pos, const float *k, const float *v);
  * without flash attention. head_dim <= 1024. */
 void kern_attention(const struct kern_table *t, const struct kern_kv *kv, int n_head,
 		    const float *q, int n_pos, float *out, float *scratch, int h0, int h1);
+/* kern_attention with the query heads of [h0, h1) that share a KV head
+ * computed together by the table's grouped kernel (t->attn; heads one by
+ * one through kern_attention where it has none or head_dim is not a
+ * multiple of 16): each K and V row is read once for every 4 heads of a
+ * group. scratch: 4 x n_pos floats. Same results as kern_attention up to
+ * float summation order. */
+void kern_attention_gqa(const struct kern_table *t, const struct kern_kv *kv, int n_head,
+			const float *q, int n_pos, float *out, float *scratch, int h0, int h1);
 
 /* ---- synthetic weights and microbenchmarks ---------------------------- */
 /* Fills dst (kern_row_bytes(type, n) bytes) with a random row of type from

@@ -3,11 +3,15 @@
  * Tolerances (relative to the largest reference magnitude involved):
  * RMSNorm 1e-6, RoPE 4e-6 at the angle ggml computes (float products,
  * itself within (i + 1) * 1e-6 relative of the exact angle; positions up
- * to 4095, both modes, partial rotation), softmax 1e-6, SwiGLU 1e-6, attention (GQA 8 query heads over
+ * to 4095, both modes, partial rotation), softmax 1e-6, SwiGLU (every
+ * backend's, arguments to +-95 where e^-g overflows) 1.2e-5 absolute, attention (GQA 8 query heads over
  * 2 KV heads, F32 and F16 caches, the reference reading the same stored
  * cache values) 1e-5; with the F16 cache the reference rounds q and the
  * probabilities to F16 as llama.cpp does, and a probability on an F16
- * rounding boundary may land one F16 step away: 2^-10 * sum|v|.
+ * rounding boundary may land one F16 step away: 2^-10 * sum|v|. The
+ * grouped attention (kern_attention_gqa: each backend's kernel) against
+ * the same reference and tolerances, head sizes 64, 128 and 96, 1, 37
+ * and 64 positions.
  */
 #include "test_util.h"
 
@@ -107,30 +111,53 @@ static void test_softmax_swiglu(void **state)
 		assert_true(fabs(y[i] - exp(x[i] - mx) / sum) <= 1e-6);
 	fill(g, 301, &s, 6.0);
 	fill(u, 301, &s, 2.0);
+	g[7] = -95.0f;  /* e^-g overflows */
+	g[8] = 95.0f;
 	kern_swiglu(o, g, u, 301);
 	for (int i = 0; i < 301; i++) {
 		const double r = g[i] / (1.0 + exp(-(double)g[i])) * u[i];
 		assert_true(fabs(o[i] - r) <= 1e-6 * 12);
 	}
+	/* each backend's SwiGLU (in place, odd length), same reference */
+	const unsigned all = kern_cpu_features(), sets[3] = {0, KERN_F_AVX2, all};
+	for (int k = 0; k < 3; k++) {
+		if ((sets[k] & all) != sets[k])
+			continue;
+		struct kern_table t;
+		kern_table_init(&t, sets[k]);
+		assert_non_null(t.swiglu);
+		float gi[301];
+		memcpy(gi, g, sizeof gi);
+		t.swiglu(gi, gi, u, 301);
+		for (int i = 0; i < 301; i++) {
+			const double r = g[i] / (1.0 + exp(-(double)g[i])) * u[i];
+			if (!(fabs(gi[i] - r) <= 1e-6 * 12))
+				fail_msg("swiglu features %#x at %d: %.9g, float64 %.9g", sets[k], i, gi[i], r);
+		}
+	}
 }
 
-static void check_attention(const struct kern_table *t, int type)
+/* kern_attention (gqa 0) or kern_attention_gqa (1) with head size hd. */
+static void check_attention(const struct kern_table *t, int type, int hd, int gqa, int n_pos)
 {
-	uint64_t s = 17 + (uint64_t)type;
-	const int n_head = 8, n_kv = 2, hd = 64, n_ctx = 64, n_pos = 37;
+	uint64_t s = 17 + (uint64_t)type + (uint64_t)hd;
+	const int n_head = 8, n_kv = 2, n_ctx = 64;
 	const size_t esz = type == QT_F16 ? 2 : 4;
 	struct kern_kv kv = {type, n_ctx, n_kv, hd, NULL, NULL};
 	kv.k = malloc(esz * n_ctx * n_kv * hd);
 	kv.v = malloc(esz * n_ctx * n_kv * hd);
-	float kr[128], vr[128];
+	float kr[256], vr[256];
 	for (int p = 0; p < n_pos; p++) {
-		fill(kr, 128, &s, 1.0);
-		fill(vr, 128, &s, 1.0);
+		fill(kr, n_kv * hd, &s, 1.0);
+		fill(vr, n_kv * hd, &s, 1.0);
 		kern_kv_store(&kv, p, kr, vr);
 	}
-	float q[512], out[512], scratch[64];
-	fill(q, 512, &s, 2.0);
-	kern_attention(t, &kv, n_head, q, n_pos, out, scratch, 0, n_head);
+	float q[1024], out[1024], scratch[4 * 64];
+	fill(q, n_head * hd, &s, 2.0);
+	if (gqa)
+		kern_attention_gqa(t, &kv, n_head, q, n_pos, out, scratch, 0, n_head);
+	else
+		kern_attention(t, &kv, n_head, q, n_pos, out, scratch, 0, n_head);
 	/* the stored values, read back as floats */
 	float *kf = malloc(sizeof(float) * n_pos * n_kv * hd), *vf = malloc(sizeof(float) * n_pos * n_kv * hd);
 	for (int i = 0; i < n_pos * n_kv * hd; i++) {
@@ -164,17 +191,23 @@ static void check_attention(const struct kern_table *t, int type)
 			}
 			const double tol = type == QT_F16 ? 1e-5 + 0x1.0p-10 * mag / n_pos : 1e-5;
 			if (fabs(out[h * hd + i] - o) > tol)
-				fail_msg("attention %s head %d dim %d: %.9g, float64 %.9g", type == QT_F16 ? "f16" : "f32",
-					 h, i, out[h * hd + i], o);
+				fail_msg("attention%s %s hd %d positions %d head %d dim %d: %.9g, float64 %.9g",
+					 gqa ? " (grouped)" : "", type == QT_F16 ? "f16" : "f32", hd, n_pos, h, i,
+					 out[h * hd + i], o);
 		}
 	}
-	/* a head range computes only those heads */
-	float out2[512];
+	/* a head range computes only those heads (grouped: one that cuts a
+	 * group of 4 too) */
+	float out2[1024];
 	memset(out2, 0, sizeof out2);
-	kern_attention(t, &kv, n_head, q, n_pos, out2, scratch, 4, 8);
-	for (int i = 0; i < 4 * hd; i++)
+	const int h0 = gqa ? 3 : 4;
+	if (gqa)
+		kern_attention_gqa(t, &kv, n_head, q, n_pos, out2, scratch, h0, 8);
+	else
+		kern_attention(t, &kv, n_head, q, n_pos, out2, scratch, h0, 8);
+	for (int i = 0; i < h0 * hd; i++)
 		assert_true(out2[i] == 0);
-	for (int i = 4 * hd; i < 8 * hd; i++)
+	for (int i = h0 * hd; i < 8 * hd; i++)
 		assert_true(out2[i] == out[i]);
 	free(kf);
 	free(vf);
@@ -192,7 +225,13 @@ static void each_table(int type)
 			continue;
 		struct kern_table t;
 		kern_table_init(&t, sets[k]);
-		check_attention(&t, type);
+		check_attention(&t, type, 64, 0, 37);
+		/* grouped: head sizes 64 and 128 (registers) and 96 (any other
+		 * multiple of 16), position counts on and off 16 */
+		static const int hds[3] = {64, 128, 96}, nps[3] = {1, 37, 64};
+		for (int a = 0; a < 3; a++)
+			for (int b = 0; b < 3; b++)
+				check_attention(&t, type, hds[a], 1, nps[b]);
 	}
 }
 
