@@ -413,8 +413,11 @@ int kern_model_open(struct kern_model **out, const char *path, const struct kern
 	if (qd > maxc)
 		maxc = qd;
 	maxc = (maxc + QK_K - 1) / QK_K * QK_K;
-	/* the largest activation form: packed records (40 bytes per 32) */
-	m->act_size = B * (size_t)(maxc / 32) * sizeof(struct kern_qa);
+	/* the largest activation form: packed records (40 bytes per 32, 324
+	 * per 256) */
+	m->act_size = B * (size_t)(maxc / QK_K) * sizeof(struct kern_qk);
+	if (B * (size_t)(maxc / 32) * sizeof(struct kern_qa) > m->act_size)
+		m->act_size = B * (size_t)(maxc / 32) * sizeof(struct kern_qa);
 	if (B * kern_row_bytes(QT_Q8_K, maxc) > m->act_size)
 		m->act_size = B * kern_row_bytes(QT_Q8_K, maxc);
 	m->act = malloc(m->act_size);

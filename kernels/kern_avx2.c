@@ -650,27 +650,28 @@ static ALWAYS_INLINE void group(const int type, int64_t nb, const uint8_t *w, co
 }
 
 static ALWAYS_INLINE void gemm_type(const int type, int64_t nb, const void *w, int64_t ng,
-				    const struct kern_qa *a, int nt, float *y, int64_t ldy, int64_t nrows)
+				    const void *act, int nt, float *y, int64_t ldy, int64_t nrows)
 {
+	const struct kern_qa *a = act;
 	const size_t gb = kern_pack_group_bytes(type, nb);
 	for (int64_t g = 0; g < ng; g++)
 		group(type, nb, (const uint8_t *)w + g * gb, a, nt, y + g * KERN_PACK_ROWS, ldy,
 		      nrows - g * KERN_PACK_ROWS);
 }
 
-static void gemm_q4_0(int64_t nb, const void *w, int64_t ng, const struct kern_qa *a, int nt, float *y,
+static void gemm_q4_0(int64_t nb, const void *w, int64_t ng, const void *a, int nt, float *y,
 		      int64_t ldy, int64_t nrows)
 {
 	gemm_type(QT_Q4_0, nb, w, ng, a, nt, y, ldy, nrows);
 }
 
-static void gemm_q4_1(int64_t nb, const void *w, int64_t ng, const struct kern_qa *a, int nt, float *y,
+static void gemm_q4_1(int64_t nb, const void *w, int64_t ng, const void *a, int nt, float *y,
 		      int64_t ldy, int64_t nrows)
 {
 	gemm_type(QT_Q4_1, nb, w, ng, a, nt, y, ldy, nrows);
 }
 
-static void gemm_q8_0(int64_t nb, const void *w, int64_t ng, const struct kern_qa *a, int nt, float *y,
+static void gemm_q8_0(int64_t nb, const void *w, int64_t ng, const void *a, int nt, float *y,
 		      int64_t ldy, int64_t nrows)
 {
 	gemm_type(QT_Q8_0, nb, w, ng, a, nt, y, ldy, nrows);
@@ -678,8 +679,9 @@ static void gemm_q8_0(int64_t nb, const void *w, int64_t ng, const struct kern_q
 
 /* Activation records: the Q8_0 / Q8_1 quantization above plus the term
  * the packed tile needs. */
-static void qact_q4_0(const float *x, int64_t n, struct kern_qa *dst, int64_t stride)
+static void qact_q4_0(const float *x, int64_t n, void *out, int64_t stride)
 {
+	struct kern_qa *dst = out;
 	for (int64_t b = 0; b < n / 32; b++) {
 		struct kern_qa *r = &dst[b * stride];
 		float d;
@@ -690,8 +692,9 @@ static void qact_q4_0(const float *x, int64_t n, struct kern_qa *dst, int64_t st
 	}
 }
 
-static void qact_q8_0(const float *x, int64_t n, struct kern_qa *dst, int64_t stride)
+static void qact_q8_0(const float *x, int64_t n, void *out, int64_t stride)
 {
+	struct kern_qa *dst = out;
 	for (int64_t b = 0; b < n / 32; b++) {
 		struct kern_qa *r = &dst[b * stride];
 		float d;
@@ -702,8 +705,9 @@ static void qact_q8_0(const float *x, int64_t n, struct kern_qa *dst, int64_t st
 	}
 }
 
-static void qact_q4_1(const float *x, int64_t n, struct kern_qa *dst, int64_t stride)
+static void qact_q4_1(const float *x, int64_t n, void *out, int64_t stride)
 {
+	struct kern_qa *dst = out;
 	for (int64_t b = 0; b < n / 32; b++) {
 		struct kern_qa *r = &dst[b * stride];
 		float d;

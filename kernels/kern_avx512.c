@@ -13,6 +13,7 @@
 
 #include "kernels/kern_internal.h"
 
+
 static inline float h2f(uint16_t h)
 {
 	return _cvtsh_ss(h);
@@ -625,8 +626,9 @@ static ALWAYS_INLINE void tile(const int type, const int G, const int T, const i
  * four streams with prefetch measured 44 -> 50-60 tok/s on the 1B model
  * against two without), one group at a time for a panel of tokens. */
 static ALWAYS_INLINE void gemm_type(const int type, int64_t nb, const void *w, int64_t ng,
-				    const struct kern_qa *a, int nt, float *y, int64_t ldy, int64_t nrows)
+				    const void *act, int nt, float *y, int64_t ldy, int64_t nrows)
 {
+	const struct kern_qa *a = act;
 	const size_t gb = kern_pack_group_bytes(type, nb);
 	const uint8_t *wp = w;
 	int64_t g = 0;
@@ -655,28 +657,298 @@ static ALWAYS_INLINE void gemm_type(const int type, int64_t nb, const void *w, i
 	}
 }
 
-static void gemm_q4_0(int64_t nb, const void *w, int64_t ng, const struct kern_qa *a, int nt, float *y,
+static void gemm_q4_0(int64_t nb, const void *w, int64_t ng, const void *a, int nt, float *y,
 		      int64_t ldy, int64_t nrows)
 {
 	gemm_type(QT_Q4_0, nb, w, ng, a, nt, y, ldy, nrows);
 }
 
-static void gemm_q4_1(int64_t nb, const void *w, int64_t ng, const struct kern_qa *a, int nt, float *y,
+static void gemm_q4_1(int64_t nb, const void *w, int64_t ng, const void *a, int nt, float *y,
 		      int64_t ldy, int64_t nrows)
 {
 	gemm_type(QT_Q4_1, nb, w, ng, a, nt, y, ldy, nrows);
 }
 
-static void gemm_q8_0(int64_t nb, const void *w, int64_t ng, const struct kern_qa *a, int nt, float *y,
+static void gemm_q8_0(int64_t nb, const void *w, int64_t ng, const void *a, int nt, float *y,
 		      int64_t ldy, int64_t nrows)
 {
 	gemm_type(QT_Q8_0, nb, w, ng, a, nt, y, ldy, nrows);
 }
 
+/* ---- packed k-quants ---------------------------------------------------- */
+
+/* Blocks of 256 the k-quant decode tile prefetches ahead (4-6 KiB). */
+#define KPF 2
+
+/* Q4_K: G groups x T tokens (records nt apart per block). Per 64-weight
+ * chunk j two sub-blocks (low and high nibbles of the same 8 weight
+ * chunks), each an int32 dot per row from 8 vpdpbusd, times its 6-bit
+ * scale (vpmulld, the row's scale in its lane) into one int32 sum per
+ * block (|sum| < 8 x 63 x 32 x 15 x 128); the mins term by vpdpwssd of the
+ * rows' mins (int16 pairs) with the token's sub-block sums; then d and
+ * dmin in float. */
+static ALWAYS_INLINE void tile_q4_K(const int G, const int T, int64_t nb, const uint8_t *w, size_t gb,
+				    const struct kern_qk *a, int nt, float *y, int64_t ldy, int64_t nrows)
+{
+	const int64_t qsb = kern_pack_qs_bytes(QT_Q4_K), scb = kern_pack_sc_bytes(QT_Q4_K);
+	const __m512i m4 = _mm512_set1_epi8(0x0F);
+	__m512 f[G][T];
+#pragma GCC unroll 4
+	for (int g = 0; g < G; g++)
+#pragma GCC unroll 4
+		for (int t = 0; t < T; t++)
+			f[g][t] = _mm512_setzero_ps();
+	for (int64_t b = 0; b < nb; b++) {
+		const struct kern_qk *ab = a + b * nt;
+		if (T == 1) {
+#pragma GCC unroll 4
+			for (int g = 0; g < G; g++)
+#pragma GCC unroll 32
+				for (int c = 0; c < 32; c++)
+					_mm_prefetch((const char *)(w + g * gb + (b + KPF) * qsb + 64 * c), _MM_HINT_T0);
+		}
+		__m512i isum[G][T];
+#pragma GCC unroll 4
+		for (int g = 0; g < G; g++)
+#pragma GCC unroll 4
+			for (int t = 0; t < T; t++)
+				isum[g][t] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+		for (int j = 0; j < 4; j++) {
+			__m512i alo[G][T], ahi[G][T];
+#pragma GCC unroll 4
+			for (int g = 0; g < G; g++)
+#pragma GCC unroll 4
+				for (int t = 0; t < T; t++)
+					alo[g][t] = ahi[g][t] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+			for (int c = 8 * j; c < 8 * j + 8; c++) {
+#pragma GCC unroll 4
+				for (int g = 0; g < G; g++) {
+					const __m512i raw = _mm512_load_si512((const void *)(w + g * gb + b * qsb + 64 * c));
+					const __m512i lo = _mm512_and_si512(raw, m4);
+					const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
+#pragma GCC unroll 4
+					for (int t = 0; t < T; t++) {
+						const int8_t *q = ab[t].qs + 64 * j + 4 * (c % 8);
+						alo[g][t] = _mm512_dpbusd_epi32(alo[g][t], lo, bcast4(q));
+						ahi[g][t] = _mm512_dpbusd_epi32(ahi[g][t], hi, bcast4(q + 32));
+					}
+				}
+			}
+#pragma GCC unroll 4
+			for (int g = 0; g < G; g++) {
+				const uint8_t *sc = w + g * gb + nb * qsb + b * scb + 64;
+				const __m512i slo = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(sc + 32 * j)));
+				const __m512i shi = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(sc + 32 * j + 16)));
+#pragma GCC unroll 4
+				for (int t = 0; t < T; t++)
+					isum[g][t] = _mm512_add_epi32(isum[g][t], _mm512_add_epi32(
+						_mm512_mullo_epi32(alo[g][t], slo), _mm512_mullo_epi32(ahi[g][t], shi)));
+			}
+		}
+#pragma GCC unroll 4
+		for (int g = 0; g < G; g++) {
+			const uint8_t *sc = w + g * gb + nb * qsb + b * scb;
+			const __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)sc));
+			const __m512 mv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(sc + 32)));
+			__m512i mn[4];
+#pragma GCC unroll 4
+			for (int i = 0; i < 4; i++)
+				mn[i] = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(sc + 192 + 32 * i)));
+#pragma GCC unroll 4
+			for (int t = 0; t < T; t++) {
+				__m512i ms = _mm512_setzero_si512();
+#pragma GCC unroll 4
+				for (int i = 0; i < 4; i++)
+					ms = _mm512_dpwssd_epi32(ms, mn[i], _mm512_set1_epi32(ab[t].x[i]));
+				const __m512 ad = _mm512_set1_ps(ab[t].d);
+				f[g][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[g][t]), _mm512_mul_ps(dv, ad), f[g][t]);
+				f[g][t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(ms), _mm512_mul_ps(mv, ad), f[g][t]);
+			}
+		}
+	}
+#pragma GCC unroll 4
+	for (int g = 0; g < G; g++) {
+		const int64_t left = nrows - g * KERN_PACK_ROWS;
+		if (left <= 0)
+			break;
+		const __mmask16 k = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+#pragma GCC unroll 4
+		for (int t = 0; t < T; t++)
+			_mm512_mask_storeu_ps(y + t * ldy + g * KERN_PACK_ROWS, k, f[g][t]);
+	}
+}
+
+/* Q6_K: per sub-block of 16 (s = 8n + 2q + m: half n, quarter q of the
+ * half, m its two sixteens), each token's int32 accumulator starts at
+ * -32 x the token's sum over it and takes 4 vpdpbusd of the rows' 6-bit
+ * quants, built from a ql nibble and two qh bits (4 bytes of k per row
+ * lane), then times the row's int8 scale (vpmulld) into the block sum;
+ * d in float. */
+static ALWAYS_INLINE void tile_q6_K(const int G, const int T, int64_t nb, const uint8_t *w, size_t gb,
+				    const struct kern_qk *a, int nt, float *y, int64_t ldy, int64_t nrows)
+{
+	const int64_t qsb = kern_pack_qs_bytes(QT_Q6_K), scb = kern_pack_sc_bytes(QT_Q6_K);
+	const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+	__m512 f[G][T];
+#pragma GCC unroll 4
+	for (int g = 0; g < G; g++)
+#pragma GCC unroll 4
+		for (int t = 0; t < T; t++)
+			f[g][t] = _mm512_setzero_ps();
+	for (int64_t b = 0; b < nb; b++) {
+		const struct kern_qk *ab = a + b * nt;
+		if (T == 1) {
+#pragma GCC unroll 4
+			for (int g = 0; g < G; g++)
+#pragma GCC unroll 48
+				for (int c = 0; c < 48; c++)
+					_mm_prefetch((const char *)(w + g * gb + (b + KPF) * qsb + 64 * c), _MM_HINT_T0);
+		}
+		__m512i isum[G][T];
+#pragma GCC unroll 4
+		for (int g = 0; g < G; g++)
+#pragma GCC unroll 4
+			for (int t = 0; t < T; t++)
+				isum[g][t] = _mm512_setzero_si512();
+#pragma GCC unroll 2
+		for (int n = 0; n < 2; n++)
+#pragma GCC unroll 4
+			for (int qq = 0; qq < 4; qq++)
+#pragma GCC unroll 2
+				for (int m = 0; m < 2; m++) {
+					const int sb = 8 * n + 2 * qq + m;
+					__m512i acc[G][T];
+#pragma GCC unroll 4
+					for (int g = 0; g < G; g++)
+#pragma GCC unroll 4
+						for (int t = 0; t < T; t++)
+							acc[g][t] = _mm512_set1_epi32(ab[t].x[sb]);
+#pragma GCC unroll 4
+					for (int gg = 0; gg < 4; gg++) {
+						const int l = 16 * m + 4 * gg;
+						const int cl = (64 * n + (qq & 1) * 32 + l) / 4, ch = 32 + (32 * n + l) / 4;
+#pragma GCC unroll 4
+						for (int g = 0; g < G; g++) {
+							const uint8_t *qs = w + g * gb + b * qsb;
+							const __m512i ql = _mm512_load_si512((const void *)(qs + 64 * cl));
+							const __m512i qh = _mm512_load_si512((const void *)(qs + 64 * ch));
+							const __m512i lo = qq < 2 ? _mm512_and_si512(ql, m4)
+										  : _mm512_and_si512(_mm512_srli_epi16(ql, 4), m4);
+							const __m512i hs = qq == 0 ? _mm512_slli_epi16(qh, 4)
+									   : qq == 1 ? _mm512_slli_epi16(qh, 2)
+									   : qq == 2 ? qh : _mm512_srli_epi16(qh, 2);
+							/* (hs & 0x30) | lo */
+							const __m512i q6 = _mm512_ternarylogic_epi32(hs, m30, lo, 0xEA);
+#pragma GCC unroll 4
+							for (int t = 0; t < T; t++)
+								acc[g][t] = _mm512_dpbusd_epi32(acc[g][t], q6,
+									bcast4(ab[t].qs + 128 * n + 32 * qq + l));
+						}
+					}
+#pragma GCC unroll 4
+					for (int g = 0; g < G; g++) {
+						const uint8_t *sc = w + g * gb + nb * qsb + b * scb + 32 + 16 * sb;
+						const __m512i sv = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)sc));
+#pragma GCC unroll 4
+						for (int t = 0; t < T; t++)
+							isum[g][t] = _mm512_add_epi32(isum[g][t], _mm512_mullo_epi32(acc[g][t], sv));
+					}
+				}
+#pragma GCC unroll 4
+		for (int g = 0; g < G; g++) {
+			const uint8_t *sc = w + g * gb + nb * qsb + b * scb;
+			const __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)sc));
+#pragma GCC unroll 4
+			for (int t = 0; t < T; t++)
+				f[g][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[g][t]),
+							  _mm512_mul_ps(dv, _mm512_set1_ps(ab[t].d)), f[g][t]);
+		}
+	}
+#pragma GCC unroll 4
+	for (int g = 0; g < G; g++) {
+		const int64_t left = nrows - g * KERN_PACK_ROWS;
+		if (left <= 0)
+			break;
+		const __mmask16 k = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+#pragma GCC unroll 4
+		for (int t = 0; t < T; t++)
+			_mm512_mask_storeu_ps(y + t * ldy + g * KERN_PACK_ROWS, k, f[g][t]);
+	}
+}
+
+/* k-quant panels: one group at a time, by one token (decode: one stream
+ * per core measured 17 -> 24 GB/s for Q6_K on one core against two groups
+ * at once) or up to 4 tokens (accumulators for 8 would not fit). */
+#define GEMM_K(name, tilefn, TYPE)                                                                  \
+static void name(int64_t nb, const void *w, int64_t ng, const void *act, int nt, float *y,          \
+		 int64_t ldy, int64_t nrows)                                                          \
+{                                                                                                   \
+	const struct kern_qk *a = act;                                                              \
+	const size_t gb = kern_pack_group_bytes(TYPE, nb);                                          \
+	const uint8_t *wp = w;                                                                      \
+	int64_t g = 0;                                                                              \
+	if (nt == 1) {                                                                              \
+		for (; g < ng; g++)                                                                 \
+			tilefn(1, 1, nb, wp + g * gb, gb, a, 1, y + g * KERN_PACK_ROWS, ldy,        \
+			       nrows - g * KERN_PACK_ROWS);                                         \
+		return;                                                                             \
+	}                                                                                           \
+	for (; g < ng; g++) {                                                                       \
+		const uint8_t *wg = wp + g * gb;                                                    \
+		float *yg = y + g * KERN_PACK_ROWS;                                                 \
+		const int64_t nr = nrows - g * KERN_PACK_ROWS;                                      \
+		int t = 0;                                                                          \
+		for (; t + 4 <= nt; t += 4)                                                         \
+			tilefn(1, 4, nb, wg, gb, a + t, nt, yg + t * ldy, ldy, nr);                 \
+		switch (nt - t) {                                                                   \
+		case 3: tilefn(1, 3, nb, wg, gb, a + t, nt, yg + t * ldy, ldy, nr); break;          \
+		case 2: tilefn(1, 2, nb, wg, gb, a + t, nt, yg + t * ldy, ldy, nr); break;          \
+		case 1: tilefn(1, 1, nb, wg, gb, a + t, nt, yg + t * ldy, ldy, nr); break;          \
+		default: break;                                                                     \
+		}                                                                                   \
+	}                                                                                           \
+}
+
+GEMM_K(gemm_q4_K, tile_q4_K, QT_Q4_K)
+GEMM_K(gemm_q6_K, tile_q6_K, QT_Q6_K)
+
+/* k-quant activation records: Q8_K quantization plus the sums. */
+static void qact_k(int type, const float *x, int64_t n, struct kern_qk *dst, int64_t stride)
+{
+	for (int64_t b = 0; b < n / QK_K; b++) {
+		struct block_q8_K q;
+		struct kern_qk *r = &dst[b * stride];
+		quant_q8_K(x + b * QK_K, &q, QK_K);
+		memcpy(r->qs, q.qs, QK_K);
+		r->d = q.d;
+		memset(r->x, 0, sizeof r->x);
+		for (int i = 0; type == QT_Q4_K && i < 4; i++) {
+			const int s0 = q.bsums[4 * i] + q.bsums[4 * i + 1];
+			const int s1 = q.bsums[4 * i + 2] + q.bsums[4 * i + 3];
+			r->x[i] = (int32_t)((uint32_t)(uint16_t)s0 | (uint32_t)(uint16_t)s1 << 16);
+		}
+		for (int j = 0; type == QT_Q6_K && j < 16; j++)
+			r->x[j] = -32 * q.bsums[j];
+	}
+}
+
+static void qact_q4_K(const float *x, int64_t n, void *out, int64_t stride)
+{
+	qact_k(QT_Q4_K, x, n, out, stride);
+}
+
+static void qact_q6_K(const float *x, int64_t n, void *out, int64_t stride)
+{
+	qact_k(QT_Q6_K, x, n, out, stride);
+}
+
 /* Activation records: the Q8_0 / Q8_1 quantization above plus the term
  * the packed tile needs. */
-static void qact_q4_0(const float *x, int64_t n, struct kern_qa *dst, int64_t stride)
+static void qact_q4_0(const float *x, int64_t n, void *out, int64_t stride)
 {
+	struct kern_qa *dst = out;
 	for (int64_t b = 0; b < n / 32; b++) {
 		struct kern_qa *r = &dst[b * stride];
 		float d;
@@ -687,8 +959,9 @@ static void qact_q4_0(const float *x, int64_t n, struct kern_qa *dst, int64_t st
 	}
 }
 
-static void qact_q8_0(const float *x, int64_t n, struct kern_qa *dst, int64_t stride)
+static void qact_q8_0(const float *x, int64_t n, void *out, int64_t stride)
 {
+	struct kern_qa *dst = out;
 	for (int64_t b = 0; b < n / 32; b++) {
 		struct kern_qa *r = &dst[b * stride];
 		float d;
@@ -699,8 +972,9 @@ static void qact_q8_0(const float *x, int64_t n, struct kern_qa *dst, int64_t st
 	}
 }
 
-static void qact_q4_1(const float *x, int64_t n, struct kern_qa *dst, int64_t stride)
+static void qact_q4_1(const float *x, int64_t n, void *out, int64_t stride)
 {
+	struct kern_qa *dst = out;
 	for (int64_t b = 0; b < n / 32; b++) {
 		struct kern_qa *r = &dst[b * stride];
 		float d;
@@ -967,8 +1241,10 @@ const struct kern_backend kern_backend_avx512 = {
 		[QT_Q4_K] = dot_q4_K, [QT_Q5_K] = dot_q5_K, [QT_Q6_K] = dot_q6_K,
 	},
 	.axpy = {[QT_F32] = axpy_f32, [QT_F16] = axpy_f16},
-	.qact = {[QT_Q4_0] = qact_q4_0, [QT_Q4_1] = qact_q4_1, [QT_Q8_0] = qact_q8_0},
-	.gemm = {[QT_Q4_0] = gemm_q4_0, [QT_Q4_1] = gemm_q4_1, [QT_Q8_0] = gemm_q8_0},
+	.qact = {[QT_Q4_0] = qact_q4_0, [QT_Q4_1] = qact_q4_1, [QT_Q8_0] = qact_q8_0,
+		 [QT_Q4_K] = qact_q4_K, [QT_Q6_K] = qact_q6_K},
+	.gemm = {[QT_Q4_0] = gemm_q4_0, [QT_Q4_1] = gemm_q4_1, [QT_Q8_0] = gemm_q8_0,
+		 [QT_Q4_K] = gemm_q4_K, [QT_Q6_K] = gemm_q6_K},
 	.attn = {[QT_F16] = attn_f16, [QT_F32] = attn_f32},
 	.swiglu = swiglu,
 };

@@ -133,7 +133,8 @@ int kern_bench_matvec(const struct kern_table *t, struct kern_pool *pool, int ty
 	w = aligned_alloc(64, (mat_bytes * (size_t)n_mats + 63) & ~(size_t)63);
 	x = malloc((size_t)cols * sizeof *x);
 	y = malloc((size_t)rows * sizeof *y);
-	size_t ws = kern_row_bytes(QT_Q8_K, cols) + (size_t)(cols / 32) * sizeof(struct kern_qa) + 64;
+	size_t ws = kern_row_bytes(QT_Q8_K, cols) + (size_t)(cols / 32) * sizeof(struct kern_qa) +
+		    (size_t)(cols / QK_K) * sizeof(struct kern_qk) + 64;
 	work = malloc(ws);
 	if (!m || !w || !x || !y || !work) {
 		if (err)

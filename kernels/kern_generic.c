@@ -474,24 +474,27 @@ static int qa_block(const float *x, struct kern_qa *r, float *d32)
 	return sum;
 }
 
-static void qact_q4_0(const float *x, int64_t n, struct kern_qa *dst, int64_t stride)
+static void qact_q4_0(const float *x, int64_t n, void *out, int64_t stride)
 {
+	struct kern_qa *dst = out;
 	for (int64_t b = 0; b < n / 32; b++) {
 		float d;
 		dst[b * stride].c = -8 * qa_block(x + 32 * b, &dst[b * stride], &d);
 	}
 }
 
-static void qact_q8_0(const float *x, int64_t n, struct kern_qa *dst, int64_t stride)
+static void qact_q8_0(const float *x, int64_t n, void *out, int64_t stride)
 {
+	struct kern_qa *dst = out;
 	for (int64_t b = 0; b < n / 32; b++) {
 		float d;
 		dst[b * stride].c = -128 * qa_block(x + 32 * b, &dst[b * stride], &d);
 	}
 }
 
-static void qact_q4_1(const float *x, int64_t n, struct kern_qa *dst, int64_t stride)
+static void qact_q4_1(const float *x, int64_t n, void *out, int64_t stride)
 {
+	struct kern_qa *dst = out;
 	for (int64_t b = 0; b < n / 32; b++) {
 		float d;
 		const int sum = qa_block(x + 32 * b, &dst[b * stride], &d);
@@ -522,9 +525,10 @@ static void unpack_block(int type, const uint8_t *qs, int8_t wv[KERN_PACK_ROWS][
 /* The plain-C reference of the packed product: per block, the 16 rows'
  * weights unpacked to ints once, then per row and token the exact integer
  * dot, scaled in float as the row dot kernels do. */
-static void gemm_ref(int type, int64_t nb, const void *w, int64_t ng, const struct kern_qa *a, int nt,
+static void gemm_ref(int type, int64_t nb, const void *w, int64_t ng, const void *act, int nt,
 		     float *y, int64_t ldy, int64_t nrows)
 {
+	const struct kern_qa *a = act;
 	const int64_t qsb = kern_pack_qs_bytes(type), scb = kern_pack_sc_bytes(type);
 	const size_t gb = kern_pack_group_bytes(type, nb);
 	for (int64_t g = 0; g < ng; g++) {
@@ -558,19 +562,140 @@ static void gemm_ref(int type, int64_t nb, const void *w, int64_t ng, const stru
 	}
 }
 
-static void gemm_q4_0(int64_t nb, const void *w, int64_t ng, const struct kern_qa *a, int nt, float *y,
+/* ---- packed k-quants ---------------------------------------------------- */
+
+/* Q8_K quantization (quant_q8_K) plus the sums the packed k-quant
+ * products read (kern_internal.h). */
+static void qact_k(int type, const float *x, int64_t n, struct kern_qk *dst, int64_t stride)
+{
+	for (int64_t b = 0; b < n / QK_K; b++) {
+		struct block_q8_K q;
+		struct kern_qk *r = &dst[b * stride];
+		quant_q8_K(x + b * QK_K, &q, QK_K);
+		memcpy(r->qs, q.qs, QK_K);
+		r->d = q.d;
+		memset(r->x, 0, sizeof r->x);
+		for (int i = 0; type == QT_Q4_K && i < 4; i++) {
+			const int s0 = q.bsums[4 * i] + q.bsums[4 * i + 1];
+			const int s1 = q.bsums[4 * i + 2] + q.bsums[4 * i + 3];
+			r->x[i] = (int32_t)((uint32_t)(uint16_t)s0 | (uint32_t)(uint16_t)s1 << 16);
+		}
+		for (int j = 0; type == QT_Q6_K && j < 16; j++)
+			r->x[j] = -32 * q.bsums[j];
+	}
+}
+
+static void qact_q4_K(const float *x, int64_t n, void *out, int64_t stride)
+{
+	qact_k(QT_Q4_K, x, n, out, stride);
+}
+
+static void qact_q6_K(const float *x, int64_t n, void *out, int64_t stride)
+{
+	qact_k(QT_Q6_K, x, n, out, stride);
+}
+
+/* Row r's 256 quants of a packed k-quant block: Q4_K 0..15, Q6_K the
+ * signed value (q - 32). */
+static void unpack_k(int type, const uint8_t *qs, int r, int8_t q[QK_K])
+{
+#define PB(base, j) (qs[(base) + 64 * ((j) / 4) + 4 * r + (j) % 4])
+	if (type == QT_Q4_K) {
+		for (int j = 0; j < 128; j++) {
+			const uint8_t b = PB(0, j);
+			q[64 * (j / 32) + j % 32] = (int8_t)(b & 0xF);
+			q[64 * (j / 32) + j % 32 + 32] = (int8_t)(b >> 4);
+		}
+		return;
+	}
+	for (int n = 0; n < 2; n++)
+		for (int l = 0; l < 32; l++) {
+			const uint8_t a = PB(0, 64 * n + l), b = PB(0, 64 * n + 32 + l), h = PB(2048, 32 * n + l);
+			q[128 * n + l] = (int8_t)(((a & 0xF) | ((h & 3) << 4)) - 32);
+			q[128 * n + l + 32] = (int8_t)(((b & 0xF) | (((h >> 2) & 3) << 4)) - 32);
+			q[128 * n + l + 64] = (int8_t)(((a >> 4) | (((h >> 4) & 3) << 4)) - 32);
+			q[128 * n + l + 96] = (int8_t)(((b >> 4) | (((h >> 6) & 3) << 4)) - 32);
+		}
+#undef PB
+}
+
+/* The plain-C reference of the packed k-quant products, as the row dot
+ * kernels compute them: Q4_K d x sum_j sc_j (q . a)_j - dmin x sum_j m_j
+ * (sum of a in j), sub-blocks of 32; Q6_K d x sum_j sc_j (q - 32 . a)_j,
+ * sub-blocks of 16; both times the activations' d. */
+static void gemm_ref_k(int type, int64_t nb, const void *w, int64_t ng, const void *act, int nt, float *y,
+		       int64_t ldy, int64_t nrows)
+{
+	const struct kern_qk *a = act;
+	const int64_t qsb = kern_pack_qs_bytes(type), scb = kern_pack_sc_bytes(type);
+	const size_t gb = kern_pack_group_bytes(type, nb);
+	for (int64_t g = 0; g < ng; g++) {
+		const uint8_t *grp = (const uint8_t *)w + (size_t)g * gb;
+		for (int r = 0; r < KERN_PACK_ROWS && g * KERN_PACK_ROWS + r < nrows; r++) {
+			float s[KERN_PACK_TOKENS] = {0};
+			for (int64_t b = 0; b < nb; b++) {
+				const uint8_t *sc = grp + nb * qsb + b * scb;
+				const uint16_t *d = (const uint16_t *)sc;
+				int8_t q[QK_K];
+				unpack_k(type, grp + b * qsb, r, q);
+				for (int t = 0; t < nt; t++) {
+					const struct kern_qk *ab = &a[b * nt + t];
+					if (type == QT_Q4_K) {
+						int sumi = 0, summ = 0;
+						for (int j = 0; j < 8; j++) {
+							int dot = 0, asum = 0;
+							for (int k = 32 * j; k < 32 * j + 32; k++) {
+								dot += q[k] * ab->qs[k];
+								asum += ab->qs[k];
+							}
+							sumi += sc[64 + 16 * j + r] * dot;
+							summ += sc[192 + 32 * (j / 2) + 2 * r + j % 2] * asum;
+						}
+						s[t] += kern_h2f(d[r]) * ab->d * (float)sumi -
+							kern_h2f(d[KERN_PACK_ROWS + r]) * ab->d * (float)summ;
+					} else {
+						int sumi = 0;
+						for (int j = 0; j < 16; j++) {
+							int dot = 0;
+							for (int k = 16 * j; k < 16 * j + 16; k++)
+								dot += q[k] * ab->qs[k];
+							sumi += (int8_t)sc[32 + 16 * j + r] * dot;
+						}
+						s[t] += kern_h2f(d[r]) * ab->d * (float)sumi;
+					}
+				}
+			}
+			for (int t = 0; t < nt; t++)
+				y[t * ldy + g * KERN_PACK_ROWS + r] = s[t];
+		}
+	}
+}
+
+static void gemm_q4_K(int64_t nb, const void *w, int64_t ng, const void *a, int nt, float *y, int64_t ldy,
+		      int64_t nrows)
+{
+	gemm_ref_k(QT_Q4_K, nb, w, ng, a, nt, y, ldy, nrows);
+}
+
+static void gemm_q6_K(int64_t nb, const void *w, int64_t ng, const void *a, int nt, float *y, int64_t ldy,
+		      int64_t nrows)
+{
+	gemm_ref_k(QT_Q6_K, nb, w, ng, a, nt, y, ldy, nrows);
+}
+
+static void gemm_q4_0(int64_t nb, const void *w, int64_t ng, const void *a, int nt, float *y,
 		      int64_t ldy, int64_t nrows)
 {
 	gemm_ref(QT_Q4_0, nb, w, ng, a, nt, y, ldy, nrows);
 }
 
-static void gemm_q4_1(int64_t nb, const void *w, int64_t ng, const struct kern_qa *a, int nt, float *y,
+static void gemm_q4_1(int64_t nb, const void *w, int64_t ng, const void *a, int nt, float *y,
 		      int64_t ldy, int64_t nrows)
 {
 	gemm_ref(QT_Q4_1, nb, w, ng, a, nt, y, ldy, nrows);
 }
 
-static void gemm_q8_0(int64_t nb, const void *w, int64_t ng, const struct kern_qa *a, int nt, float *y,
+static void gemm_q8_0(int64_t nb, const void *w, int64_t ng, const void *a, int nt, float *y,
 		      int64_t ldy, int64_t nrows)
 {
 	gemm_ref(QT_Q8_0, nb, w, ng, a, nt, y, ldy, nrows);
@@ -609,7 +734,9 @@ const struct kern_backend kern_backend_generic = {
 		[QT_Q4_K] = dot_q4_K, [QT_Q5_K] = dot_q5_K, [QT_Q6_K] = dot_q6_K,
 	},
 	.axpy = {[QT_F32] = axpy_f32, [QT_F16] = axpy_f16},
-	.qact = {[QT_Q4_0] = qact_q4_0, [QT_Q4_1] = qact_q4_1, [QT_Q8_0] = qact_q8_0},
-	.gemm = {[QT_Q4_0] = gemm_q4_0, [QT_Q4_1] = gemm_q4_1, [QT_Q8_0] = gemm_q8_0},
+	.qact = {[QT_Q4_0] = qact_q4_0, [QT_Q4_1] = qact_q4_1, [QT_Q8_0] = qact_q8_0,
+		 [QT_Q4_K] = qact_q4_K, [QT_Q6_K] = qact_q6_K},
+	.gemm = {[QT_Q4_0] = gemm_q4_0, [QT_Q4_1] = gemm_q4_1, [QT_Q8_0] = gemm_q8_0,
+		 [QT_Q4_K] = gemm_q4_K, [QT_Q6_K] = gemm_q6_K},
 	.swiglu = kern_swiglu,
 };

@@ -20,22 +20,38 @@ extern const struct kern_backend kern_backend_avx512;
  *
  * A packed matrix holds its rows in groups of KERN_PACK_ROWS (the last
  * group padded with zero rows); group g starts at
- * g * kern_pack_group_bytes(type, nb) (64-byte aligned), nb = cols / 32.
- * A group is the quants of its nb blocks (kern_pack_qs_bytes each), then
- * the scales of its nb blocks (kern_pack_sc_bytes each):
+ * g * kern_pack_group_bytes(type, nb) (64-byte aligned), nb = cols /
+ * kern_pack_blk(type) blocks (32 weights; 256 for the k-quants). A group
+ * is the quants of its nb blocks (kern_pack_qs_bytes each), then the
+ * scales of its nb blocks (kern_pack_sc_bytes each):
  *
  *   quants of block b: chunks of 64 bytes; chunk c holds, for row r =
- *     0..15, bytes 4c..4c+3 of that row's GGUF qs at 4r (so one int32 lane
- *     per row, four consecutive bytes of k in it).
- *     Q4_0, Q4_1: 4 chunks; byte j holds k = j (low nibble) and k = 16 + j
- *     (high nibble), as in GGUF.  Q8_0: 8 chunks; byte j is k = j.
- *   scales of block b: uint16 d[16] (F16), then for Q4_1 uint16 m[16].
+ *     0..15, bytes 4c..4c+3 of that row's GGUF quant bytes at 4r (so one
+ *     int32 lane per row, four bytes of k in it).
+ *     Q4_0, Q4_1: 4 chunks of qs; byte j holds k = j (low nibble) and
+ *     k = 16 + j (high nibble), as in GGUF.  Q8_0: 8 chunks; byte j is k.
+ *     Q4_K: 32 chunks of qs: byte j holds k = 64(j / 32) + j % 32 (low
+ *     nibble, sub-block 2(j / 32)) and that + 32 (high, the next one).
+ *     Q6_K: 32 chunks of ql, then 16 of qh (GGUF order: half n = k / 128,
+ *     l = k % 32; ql[64n + l] has k = 128n + l low and + 64 high,
+ *     ql[64n + 32 + l] k + 32 and k + 96; qh[32n + l] their high 2 bits
+ *     at shifts 0, 2, 4, 6).
+ *   scales of block b: uint16 d[16] (F16), then for Q4_1 uint16 m[16];
+ *     Q4_K: d[16], dmin[16] (F16), the 6-bit scales as bytes sc[8][16]
+ *     (sub-block, row), the 6-bit mins as bytes mn[4][16][2] (pair of
+ *     sub-blocks, row, which of the pair); Q6_K: d[16] (F16), scales as
+ *     int8 sc[16][16] (sub-block of 16, row).
  *
- * Activations for packed products: one record per 32 values of a token,
- * quantized as kern_act_type's quantizer does (d rounded through F16),
- * with c = -8 x sum(qs) for Q4_0 weights, -128 x sum(qs) for Q8_0 (the
- * terms that undo unsigned weights: nibbles 0..15 instead of -8..7, Q8_0
- * quants + 128), and for Q4_1 s = F16(d x sum(qs)) as ggml's Q8_1.
+ * Activations for packed products: one record per block of a token,
+ * quantized as kern_act_type's quantizer does. struct kern_qa (32
+ * values, Q8_0 / Q8_1 quantization, d rounded through F16) carries c =
+ * -8 x sum(qs) for Q4_0 weights, -128 x sum(qs) for Q8_0 (the terms that
+ * undo unsigned weights: nibbles 0..15 instead of -8..7, Q8_0 quants +
+ * 128), and for Q4_1 s = F16(d x sum(qs)) as ggml's Q8_1. struct kern_qk
+ * (256 values, Q8_K quantization) carries for Q4_K the sums of each 32
+ * quants as int16 pairs (x[i] = sum 2i | sum 2i+1 << 16, i < 4), for
+ * Q6_K -32 x the sum of each 16 (x[s], s < 16; Q6_K quants are stored
+ * + 32).
  * Tokens go in panels of KERN_PACK_TOKENS: panel p holds tokens 8p..,
  * nt of them, starting at record 8p x nb; record (block b, token t) of a
  * panel is its record b x nt + t. */
@@ -52,14 +68,47 @@ struct kern_qa {
 };
 _Static_assert(sizeof(struct kern_qa) == 40, "kern_qa");
 
+struct kern_qk {
+	int8_t qs[QK_K];
+	float d;
+	int32_t x[16];
+};
+_Static_assert(sizeof(struct kern_qk) == 324, "kern_qk");
+
+static inline int kern_pack_is_k(int type)
+{
+	return type == QT_Q4_K || type == QT_Q6_K;
+}
+
+/* Weights per block and bytes of one activation record. */
+static inline int64_t kern_pack_blk(int type)
+{
+	return kern_pack_is_k(type) ? QK_K : 32;
+}
+
+static inline int64_t kern_pack_rec_bytes(int type)
+{
+	return kern_pack_is_k(type) ? (int64_t)sizeof(struct kern_qk) : (int64_t)sizeof(struct kern_qa);
+}
+
 static inline int64_t kern_pack_qs_bytes(int type)
 {
-	return type == QT_Q8_0 ? 512 : 256;
+	switch (type) {
+	case QT_Q8_0: return 512;
+	case QT_Q4_K: return 2048;
+	case QT_Q6_K: return 3072;
+	default: return 256;
+	}
 }
 
 static inline int64_t kern_pack_sc_bytes(int type)
 {
-	return type == QT_Q4_1 ? 64 : 32;
+	switch (type) {
+	case QT_Q4_1: return 64;
+	case QT_Q4_K: return 320;
+	case QT_Q6_K: return 288;
+	default: return 32;
+	}
 }
 
 static inline size_t kern_pack_group_bytes(int type, int64_t nb)
@@ -76,7 +125,7 @@ static inline int64_t kern_pack_groups(int64_t rows)
  * its rows, with activations in kern_act_type). */
 static inline int kern_use_packed(const struct kern_table *t, const struct kern_mat *w)
 {
-	return w->packed && t->gemm[w->type] && t->qact[w->type];
+	return w->packed && kern_mat_packable(t, w->type);
 }
 
 /* n (1..3) packed matrices of one type and width reading the same

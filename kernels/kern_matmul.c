@@ -86,7 +86,7 @@ struct pk_task {
 	float *Y[PK_MAX_MATS];
 	int64_t ldy[PK_MAX_MATS];
 	kern_gemm_fn gemm;
-	const struct kern_qa *a;
+	const uint8_t *a;    /* activation records */
 	int64_t n_tok;
 };
 
@@ -100,7 +100,8 @@ static void split_groups(int64_t ng, int ith, int nth, int64_t *g0, int64_t *g1)
 static void pk_one(const struct pk_task *k, const struct kern_mat *w, float *Y, int64_t ldy, int ith,
 		   int nth)
 {
-	const int64_t nb = w->cols / 32, ng = kern_pack_groups(w->rows);
+	const int64_t nb = w->cols / kern_pack_blk(w->type), ng = kern_pack_groups(w->rows);
+	const int64_t rb = kern_pack_rec_bytes(w->type);
 	const size_t gb = kern_pack_group_bytes(w->type, nb);
 	int64_t g0, g1;
 	split_groups(ng, ith, nth, &g0, &g1);
@@ -118,8 +119,8 @@ static void pk_one(const struct pk_task *k, const struct kern_mat *w, float *Y, 
 		const uint8_t *wg = (const uint8_t *)w->packed + (size_t)g * gb;
 		for (int64_t p0 = 0; p0 < k->n_tok; p0 += KERN_PACK_TOKENS) {
 			const int nt = (int)(k->n_tok - p0 < KERN_PACK_TOKENS ? k->n_tok - p0 : KERN_PACK_TOKENS);
-			k->gemm(nb, wg, n, k->a + p0 * nb, nt, Y + p0 * ldy + g * KERN_PACK_ROWS, ldy,
-				w->rows - g * KERN_PACK_ROWS);
+			k->gemm(nb, wg, n, k->a + (size_t)(p0 * nb * rb), nt, Y + p0 * ldy + g * KERN_PACK_ROWS,
+				ldy, w->rows - g * KERN_PACK_ROWS);
 		}
 	}
 }
@@ -137,7 +138,7 @@ int kern_matmul_q_shared(const struct kern_table *t, struct kern_pool *pool, int
 {
 	if (n < 1 || n > PK_MAX_MATS || n_tok < 1 || !xq)
 		return -1;
-	struct pk_task k = {.n = n, .gemm = t->gemm[w[0]->type], .a = xq, .n_tok = n_tok};
+	struct pk_task k = {.n = n, .gemm = t->gemm[w[0]->type], .a = (const uint8_t *)xq, .n_tok = n_tok};
 	for (int i = 0; i < n; i++) {
 		if (!kern_use_packed(t, w[i]) || w[i]->type != w[0]->type || w[i]->cols != w[0]->cols ||
 		    (n_tok > 1 && ldy[i] < w[i]->rows))

@@ -19,7 +19,12 @@
 
 int kern_mat_packable(const struct kern_table *t, int type)
 {
-	return (type == QT_Q4_0 || type == QT_Q4_1 || type == QT_Q8_0) && t->gemm[type] && t->qact[type];
+	if (type < 0 || type >= QT_COUNT || !t->gemm[type] || !t->qact[type])
+		return 0;
+	if (!(type == QT_Q4_0 || type == QT_Q4_1 || type == QT_Q8_0 || kern_pack_is_k(type)))
+		return 0;
+	/* the names are the backends' static strings */
+	return t->gemm_isa[type] == t->dot_isa[type];
 }
 
 struct pack_task {
@@ -29,12 +34,43 @@ struct pack_task {
 	size_t gb;
 };
 
+/* Row r's block of a k-quant into the group's block: quants at qs,
+ * scales at sc (layout in kern_internal.h). */
+static void pack_k(int type, const uint8_t *src, int r, uint8_t *qs, uint8_t *sc)
+{
+	uint16_t *d = (uint16_t *)sc;
+	if (type == QT_Q4_K) {
+		const struct block_q4_K *x = (const struct block_q4_K *)src;
+		uint8_t s8[8], m8[8];
+		kern_k4_scales(x->scales, s8, m8);
+		d[r] = x->d;
+		d[KERN_PACK_ROWS + r] = x->dmin;
+		for (int j = 0; j < 8; j++) {
+			sc[64 + 16 * j + r] = s8[j];
+			sc[192 + 32 * (j / 2) + 2 * r + j % 2] = m8[j];
+		}
+		for (int c = 0; c < 32; c++)
+			memcpy(qs + 64 * c + 4 * r, x->qs + 4 * c, 4);
+		return;
+	}
+	const struct block_q6_K *x = (const struct block_q6_K *)src;
+	d[r] = x->d;
+	for (int j = 0; j < 16; j++)
+		sc[32 + 16 * j + r] = (uint8_t)x->scales[j];
+	for (int c = 0; c < 32; c++)
+		memcpy(qs + 64 * c + 4 * r, x->ql + 4 * c, 4);
+	for (int c = 0; c < 16; c++)
+		memcpy(qs + 2048 + 64 * c + 4 * r, x->qh + 4 * c, 4);
+}
+
 /* Group g of m into dst (gb bytes). */
 static void pack_group(const struct kern_mat *m, int64_t nb, int64_t g, uint8_t *dst, size_t gb)
 {
 	const int type = m->type;
 	const int64_t qsb = kern_pack_qs_bytes(type), scb = kern_pack_sc_bytes(type);
 	const int chunks = (int)(qsb / 64);
+	int bsz = 0, bblk = 0;
+	kern_type_block(type, &bblk, &bsz);
 	memset(dst, 0, gb);
 	for (int r = 0; r < KERN_PACK_ROWS; r++) {
 		const int64_t row = g * KERN_PACK_ROWS + r;
@@ -45,6 +81,10 @@ static void pack_group(const struct kern_mat *m, int64_t nb, int64_t g, uint8_t 
 			uint8_t *qs = dst + b * qsb;
 			uint16_t *sc = (uint16_t *)(dst + nb * qsb + b * scb);
 			const uint8_t *q;
+			if (kern_pack_is_k(type)) {
+				pack_k(type, src + (size_t)b * (size_t)bsz, r, qs, (uint8_t *)sc);
+				continue;
+			}
 			if (type == QT_Q4_0) {
 				const struct block_q4_0 *x = (const struct block_q4_0 *)src + b;
 				sc[r] = x->d;
@@ -79,7 +119,7 @@ int kern_mat_pack(const struct kern_table *t, struct kern_mat *m, struct kern_po
 		return 1;
 	if (m->packed)
 		return 0;
-	const int64_t nb = m->cols / 32, ng = kern_pack_groups(m->rows);
+	const int64_t nb = m->cols / kern_pack_blk(m->type), ng = kern_pack_groups(m->rows);
 	const size_t gb = kern_pack_group_bytes(m->type, nb);
 	/* large copies on 2 MiB boundaries and asked for transparent huge
 	 * pages: decode streams every byte once per token, and 4 KiB pages
@@ -124,7 +164,8 @@ size_t kern_matmul_work_size(const struct kern_mat *w, int64_t n_tok)
 	if (at < 0 || at == QT_F32)
 		return 0;
 	const size_t rows = (size_t)n_tok * kern_row_bytes(at, w->cols);
-	const size_t recs = (size_t)n_tok * (size_t)(w->cols / 32) * sizeof(struct kern_qa);
+	const size_t recs = (size_t)n_tok * (size_t)(w->cols / kern_pack_blk(w->type)) *
+			    (size_t)kern_pack_rec_bytes(w->type);
 	return w->packed && recs > rows ? recs : rows;
 }
 
@@ -140,11 +181,12 @@ struct act_task {
 /* Token i's records: panel i / 8, slot i % 8 of the panel's nt. */
 static void act_packed_one(const struct act_task *a, int64_t i)
 {
-	const int64_t nb = a->w->cols / 32;
+	const int type = a->w->type;
+	const int64_t nb = a->w->cols / kern_pack_blk(type), rb = kern_pack_rec_bytes(type);
 	const int64_t p0 = i / KERN_PACK_TOKENS * KERN_PACK_TOKENS;
 	const int64_t nt = a->n_tok - p0 < KERN_PACK_TOKENS ? a->n_tok - p0 : KERN_PACK_TOKENS;
-	struct kern_qa *panel = (struct kern_qa *)a->dst + p0 * nb;
-	a->t->qact[a->w->type](a->X + i * a->ldx, a->w->cols, panel + (i - p0), nt);
+	uint8_t *panel = (uint8_t *)a->dst + (size_t)(p0 * nb * rb);
+	a->t->qact[type](a->X + i * a->ldx, a->w->cols, panel + (size_t)((i - p0) * rb), nt);
 }
 
 static void act_run(void *arg, int ith, int nth)

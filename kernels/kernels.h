@@ -62,14 +62,14 @@ typedef void (*kern_quantize_fn)(const float *src, void *dst, int64_t n);
 typedef float (*kern_dot_fn)(int64_t n, const void *w, const void *a);
 /* y[i] += a * x[i] for a row x of the type (F32, F16: attention's V sum). */
 typedef void (*kern_axpy_fn)(int64_t n, float a, const void *x, float *y);
-/* Packed products (Q4_0, Q4_1, Q8_0; layout in kern_internal.h): one
- * activation record per 32 values (struct kern_qa). qact quantizes n
- * values of one token into records dst[0], dst[stride], ...; gemm
+/* Packed products (Q4_0, Q4_1, Q8_0, Q4_K, Q6_K; layout in
+ * kern_internal.h): one activation record per block (struct kern_qa for
+ * 32 values, struct kern_qk for 256). qact quantizes n values of one token
+ * into records dst[0], dst[stride], ... (stride in records); gemm
  * multiplies ng packed row groups (w: the first; groups
  * kern_pack_group_bytes apart) by one panel of nt (1..KERN_PACK_TOKENS)
  * tokens over nb blocks, writing y[t * ldy + r] for rows r < nrows
  * counted from the first group's first row. */
-struct kern_qa;
 struct kern_kv;
 /* Attention of the nq query heads q (nq x head_dim) that read KV head kh
  * over cache positions [0, n_pos): out (nq x head_dim); scratch: 4 x
@@ -80,9 +80,9 @@ typedef void (*kern_attn_fn)(const struct kern_kv *kv, int kh, int nq, const flo
 /* out = silu(gate) * up over n values (kern_swiglu's math); out may
  * alias gate or up. */
 typedef void (*kern_swiglu_fn)(float *out, const float *gate, const float *up, int64_t n);
-typedef void (*kern_qact_fn)(const float *x, int64_t n, struct kern_qa *dst, int64_t stride);
-typedef void (*kern_gemm_fn)(int64_t nb, const void *w, int64_t ng, const struct kern_qa *a, int nt,
-			     float *y, int64_t ldy, int64_t nrows);
+typedef void (*kern_qact_fn)(const float *x, int64_t n, void *dst, int64_t stride);
+typedef void (*kern_gemm_fn)(int64_t nb, const void *w, int64_t ng, const void *a, int nt, float *y,
+			     int64_t ldy, int64_t nrows);
 
 /* One backend: every entry may be NULL where the backend has no kernel of
  * its own. Indexed by ggml type id: to_float and dot by the weight type,
@@ -182,7 +182,9 @@ struct kern_mat {
  * multiple of its block size. */
 int kern_mat_init(struct kern_mat *m, int type, int64_t rows, int64_t cols, const void *data,
 		  char *err, size_t errlen);
-/* 1 when t has packed-product kernels for type (Q4_0, Q4_1, Q8_0). */
+/* 1 when t has packed-product kernels for type (Q4_0, Q4_1, Q8_0, Q4_K,
+ * Q6_K) from the same backend as its row dot kernel (a SIMD table never
+ * packs for the plain-C reference product). */
 int kern_mat_packable(const struct kern_table *t, int type);
 /* Copies m's weights once into the packed layout the register-blocked
  * products read (rows interleaved in groups of 16, kern_internal.h), in

@@ -5,10 +5,11 @@
  * sum|w a| per output, plus the fp16 block-sum term of Q4_1 . Q8_1) and
  * against the row dot kernel itself (bit-identical: the products only
  * split and tile rows). Odd row counts (37, 101) and token counts (1, 7,
- * 70 > one tile of 64). Packed matrices (Q4_0, Q4_1, Q8_0; tiles of 16
- * rows x 1..8 tokens) against the same float64 reference and tolerance,
- * with rows not a multiple of 16 and token counts 1, 2, 3, 7, 70 (every
- * tile width). The thread pool: every thread runs every task,
+ * 70 > one tile of 64). Packed matrices (Q4_0, Q4_1, Q8_0, Q4_K, Q6_K
+ * where the table's backend has their packed product; tiles of 16 rows x
+ * 1..8 tokens, 1..4 for the k-quants) against the same float64 reference
+ * and tolerance, with rows not a multiple of 16 and token counts 1, 2, 3,
+ * 7, 70 (every tile width). The thread pool: every thread runs every task,
  * across sleeps. With LLMCAP_KERN_BENCH=1, matvec GB/s on 4096 x 4096
  * Q4_0 and Q8_0 (median of 5 samples) is printed.
  */
