@@ -541,6 +541,12 @@ static ALWAYS_INLINE void tile(const int type, const int H, const int T, int64_t
 		const struct kern_qa *ab = a + b * nt;
 		const uint8_t *q = w + b * qsb + 32 * h0;
 		__m256i acc[H][T];
+		if (T == 1) {
+			/* decode: a few KiB ahead of the stream (as the AVX-512 tile) */
+#pragma GCC unroll 8
+			for (int c = 0; c < chunks; c++)
+				_mm_prefetch((const char *)(w + (b + 16) * qsb + 64 * c), _MM_HINT_T0);
+		}
 		if (type == QT_Q8_0) {
 #pragma GCC unroll 8
 			for (int h = 0; h < H; h++)
