@@ -15,6 +15,8 @@ probe's read bandwidth (bytes of weights read per token x tokens/s, over
 the cached profile's read figure). This machine's memory bandwidth moves
 between about 40 and 70 GB/s within minutes, so `llmcap probe --quick`
 figures taken between the rounds are printed beside it for context.
+LLMCAP_BENCH_ONLY=TEXT keeps only the models whose name contains TEXT (to
+rerun the rows a noisy neighbour spoilt).
 """
 import json
 import os
@@ -82,6 +84,9 @@ def main():
                 print("kernels bench: cannot write the synthetic model: " + out.stderr.strip())
                 return 1
             models.append(("llama-3.2-1b %s (synthetic)" % q, path, True))
+        only = os.environ.get("LLMCAP_BENCH_ONLY")  # e.g. "Q8_0": rerun the rows of one model
+        if only:
+            models = [m for m in models if only in m[0]]
         ok = True
         print("llmcap kernels beside llama.cpp (llama-cpp-python), prompt %d, generate %d; median of %d rounds"
               % (PROMPT, GEN, ROUNDS))
