@@ -240,15 +240,6 @@ int cli_llama_bench_run(const char *lb, const char *model, int n_prompt, int n_g
 
 /* ---- calibrate --engine llama.cpp ------------------------------------------ */
 
-static void type_upper(int type, char *buf, size_t n)
-{
-	const struct mdb_qtraits *q = mdb_qtype(type);
-	snprintf(buf, n, "%s", q ? q->name : "?");
-	for (char *c = buf; *c; c++)
-		if (*c >= 'a' && *c <= 'z')
-			*c = (char)(*c - 'a' + 'A');
-}
-
 static void print_fit(const struct sim_bench *b, const struct sim_profile *p, FILE *out)
 {
 	fprintf(out, "%s %s profile of %s (%s)\n", p->engine, p->backend,
@@ -258,7 +249,7 @@ static void print_fit(const struct sim_bench *b, const struct sim_profile *p, FI
 	for (int i = 0; i < b->n; i++) {
 		const struct sim_bench_run *r = &b->r[i];
 		char ty[16], test[16];
-		type_upper(r->type, ty, sizeof ty);
+		sim_type_name(r->type, ty, sizeof ty);
 		snprintf(test, sizeof test, "%s%d", r->n_prompt ? "pp" : "tg", r->n_prompt ? r->n_prompt : r->n_gen);
 		fprintf(out, "  %-14s %-5s %6d %-6s %8d %10.1f %10.1f %+7.1f%%\n", r->model, ty, r->n_layer, test,
 			r->threads, r->tps, r->fit_tps, 100 * (r->fit_tps / r->tps - 1));
@@ -269,7 +260,7 @@ static void print_fit(const struct sim_bench *b, const struct sim_profile *p, FI
 		"prefill, of peak");
 	for (int k = 0; k < p->n_types; k++) {
 		char ty[16];
-		type_upper(p->t[k].type, ty, sizeof ty);
+		sim_type_name(p->t[k].type, ty, sizeof ty);
 		fprintf(out, "  %20s %-5s %17.1f%% ", "", ty, 100 * p->t[k].bw / bs);
 		if (isfinite(p->t[k].mm))
 			fprintf(out, "%19.1f%%\n", 100 * p->t[k].mm / ms);
@@ -411,14 +402,11 @@ int cli_calibrate_llama(const struct cli_calib_llama *o)
 		rc = CLI_FAIL;
 		int gpu = o->device && strcmp(o->device, "gpu") == 0;
 		const char *backend = "cpu";
+		const struct hw_accel *g = gpu ? sim_pick_gpu(h) : NULL;
 		if (gpu) {
-			const struct hw_accel *g = NULL;
-			for (int i = 0; i < h->n_accel; i++)
-				if (strcmp(h->accel[i].kind, "gpu") == 0 && h->accel[i].memory_gb > 0)
-					g = &h->accel[i];
 			if (!g) {
-				fprintf(stderr, "llmcap calibrate: --device gpu: the probe found no GPU with "
-					"memory on this machine (llmcap probe lists what it found)\n");
+				fprintf(stderr, "llmcap calibrate: --device gpu: the probe found no GPU with a memory "
+					"size and bandwidth on this machine (llmcap probe lists what it found)\n");
 				rc = CLI_USAGE;
 				goto out;
 			}
@@ -471,7 +459,7 @@ int cli_calibrate_llama(const struct cli_calib_llama *o)
 				fprintf(stderr, "llmcap calibrate: %s\n", err);
 				goto out;
 			}
-			double room = (gpu ? h->accel[0].memory_gb : h->host.memory_available_gb) * 1073741824.0;
+			double room = (g ? g->memory_gb : h->host.memory_available_gb) * 1073741824.0;
 			if (isfinite(room) && w.total_bytes > 0.6 * room) {
 				fprintf(stderr, "llmcap calibrate: %s %s skipped: %.1f GiB is more than 60%% of "
 					"the memory free now\n", jb->model, jb->quant, w.total_bytes / 1073741824.0);

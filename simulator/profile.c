@@ -27,6 +27,15 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -2;
 }
 
+void sim_type_name(int type, char *buf, size_t n)
+{
+	const struct mdb_qtraits *q = mdb_qtype(type);
+	snprintf(buf, n, "%s", q ? q->name : "?");
+	for (char *c = buf; *c; c++)
+		if (*c >= 'a' && *c <= 'z')
+			*c = (char)(*c - 'a' + 'A');
+}
+
 static const char *const BACKENDS[] = {"cpu", "cuda", "metal", "vulkan", "rocm", NULL};
 static const char *const STATUSES[] = {"measured", "derived", "calibrated", NULL};
 
@@ -271,12 +280,8 @@ char *sim_profiles_json(const struct sim_profile *ps, int n)
 		}
 		cJSON *t = cJSON_AddObjectToObject(o, "types");
 		for (int k = 0; t && k < p->n_types; k++) {
-			const struct mdb_qtraits *q = mdb_qtype(p->t[k].type);
 			char name[16];
-			snprintf(name, sizeof name, "%s", q ? q->name : "?");
-			for (char *c = name; *c; c++)
-				if (*c >= 'a' && *c <= 'z')
-					*c = (char)(*c - 'a' + 'A');
+			sim_type_name(p->t[k].type, name, sizeof name);
 			cJSON *x = cJSON_AddObjectToObject(t, name);
 			if (!x)
 				break;
@@ -387,19 +392,6 @@ static const struct sim_prof_type *type_factors(const struct sim_profile *p, int
 	return best;
 }
 
-static const struct hw_accel *pick_gpu(const struct hw_spec *h)
-{
-	const struct hw_accel *best = NULL;
-	for (int i = 0; i < h->n_accel; i++) {
-		const struct hw_accel *a = &h->accel[i];
-		if (strcmp(a->kind, "gpu") != 0 || !(a->memory_gb > 0) || !(a->memory_bandwidth_gbps > 0))
-			continue;
-		if (!best || a->memory_gb > best->memory_gb)
-			best = a;
-	}
-	return best;
-}
-
 static void describe(const struct sim_profile *p, char *buf, size_t n)
 {
 	if (strcmp(p->status, "derived") == 0)
@@ -418,7 +410,7 @@ int sim_eff_from_profiles(const struct sim_profiles *ps, const char *engine,
 	if (sim_eff_default(engine, e, err, errlen) != 0)
 		return -2;
 	const struct sim_profile *cpu = sim_profile_for(ps, e->engine, "cpu", h);
-	const struct hw_accel *g = h ? pick_gpu(h) : NULL;
+	const struct hw_accel *g = h ? sim_pick_gpu(h) : NULL;
 	const struct sim_profile *gp =
 		g ? sim_profile_for(ps, e->engine, sim_profile_backend(g->backend), h) : NULL;
 	if (!cpu && !gp)

@@ -71,6 +71,10 @@ struct sim_profiles {
 	struct sim_profile p[SIM_PROF_MAX];
 };
 
+/* A tensor type's name as profiles and run records spell it: "Q4_0",
+ * "Q4_K", "F16" (ggml's name upper-cased; "?" for an unknown id). */
+void sim_type_name(int type, char *buf, size_t n);
+
 /* Parses llmcap.engines/1 text (origin names it in errors) and appends its
  * profiles to ps. 0, or -2 with err. */
 int sim_profiles_parse(const char *text, size_t len, const char *origin, struct sim_profiles *ps,

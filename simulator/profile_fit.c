@@ -280,12 +280,8 @@ char *sim_bench_json(const struct sim_bench *b)
 		if (!o)
 			break;
 		cJSON_AddItemToArray(arr, o);
-		const struct mdb_qtraits *q = mdb_qtype(r->type);
 		char ty[16];
-		snprintf(ty, sizeof ty, "%s", q ? q->name : "?");
-		for (char *c = ty; *c; c++)
-			if (*c >= 'a' && *c <= 'z')
-				*c = (char)(*c - 'a' + 'A');
+		sim_type_name(r->type, ty, sizeof ty);
 		cJSON_AddStringToObject(o, "model", r->model);
 		cJSON_AddStringToObject(o, "type", ty);
 		cJSON_AddNumberToObject(o, "layers", r->n_layer);

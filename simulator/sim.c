@@ -293,21 +293,25 @@ static void assume(struct sim_pred *p, const char *fmt, ...)
 	va_end(ap);
 }
 
-static const struct hw_accel *pick_gpu(const struct hw_spec *h, struct sim_pred *p)
+const struct hw_accel *sim_pick_gpu(const struct hw_spec *h)
 {
 	const struct hw_accel *best = NULL;
-	int npu = 0;
 	for (int i = 0; i < h->n_accel; i++) {
 		const struct hw_accel *a = &h->accel[i];
-		if (strcmp(a->kind, "gpu") != 0) {
-			npu = 1;
-			continue;
-		}
-		if (!(a->memory_gb > 0) || !(a->memory_bandwidth_gbps > 0))
+		if (strcmp(a->kind, "gpu") != 0 || !(a->memory_gb > 0) || !(a->memory_bandwidth_gbps > 0))
 			continue;
 		if (!best || a->memory_gb > best->memory_gb)
 			best = a;
 	}
+	return best;
+}
+
+static const struct hw_accel *pick_gpu(const struct hw_spec *h, struct sim_pred *p)
+{
+	const struct hw_accel *best = sim_pick_gpu(h);
+	int npu = 0;
+	for (int i = 0; i < h->n_accel; i++)
+		npu |= strcmp(h->accel[i].kind, "gpu") != 0;
 	if (npu)
 		assume(p, "NPU not used: the engine has no NPU backend for LLM decode");
 	int gpus = 0;

@@ -189,6 +189,10 @@ int sim_predict(const struct hw_spec *h, const struct mdb_model *m, const struct
 		const struct sim_workload *wl, const struct sim_eff *e, struct sim_pred *p,
 		char *err, size_t errlen);
 
+/* The accelerator predictions run on: the GPU with the most memory among
+ * those with a memory size and a bandwidth figure; NULL when none. */
+const struct hw_accel *sim_pick_gpu(const struct hw_spec *h);
+
 /* KV-cache bytes of one stream holding ctx tokens (sliding layers capped
  * at their window, MLA latent cache, linear-attention layers none). */
 double sim_kv_bytes(const struct mdb_model *m, int64_t ctx, const char *kv_quant);
