@@ -214,7 +214,7 @@ static int run_synth(const struct mdb_model *m, int type, int n_layer, struct ke
 		return -1;
 	}
 	snprintf(path, sizeof path, "%s/m.gguf", dir);
-	int rc = kern_write_synth_gguf(path, m, type, n_layer, 7, err, errlen);
+	int rc = cli_write_synth(path, m, type, n_layer, 7, err, errlen);
 	struct mdb_gguf *g = NULL;
 	struct kern_model *km = NULL;
 	if (rc == 0)

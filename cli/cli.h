@@ -81,4 +81,23 @@ void cli_progress_end(struct cli_progress *s);
 int cli_run_probe(struct probe_profile *p, int quick, int show_progress,
 		  char *err, size_t errlen);
 
+/* ---- a child process (cli/child.c) --------------------------------------- */
+struct cli_child {
+	char *out;                  /* what the child wrote to out_fd (malloc'd; NULL out of memory) */
+	size_t out_len;
+	int status;                 /* its waitpid status */
+	int interrupted;            /* Ctrl-C, SIGTERM or SIGHUP arrived meanwhile, or killed the child */
+};
+/* Reads fd to EOF (malloc'd, NUL-terminated; past max bytes only the
+ * tail is kept); NULL when out of memory at the start. */
+char *cli_read_fd(int fd, size_t max, size_t *len);
+/* Runs fn(arg, out_fd) in a child process (default signal handling; its
+ * return value is the exit status) while this process holds SIGINT,
+ * SIGTERM and SIGHUP, reads what the child writes to out_fd (past max_out
+ * bytes only the tail), waits for it, and drops a held signal: the
+ * caller cleans up and reports the interruption. 0 (c filled; free
+ * c->out), or -1 when no child could be started (err says why). */
+int cli_child_run(int (*fn)(void *arg, int out_fd), void *arg, size_t max_out,
+		  struct cli_child *c, char *err, size_t errlen);
+
 #endif

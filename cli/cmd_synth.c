@@ -5,7 +5,6 @@
  * written under a temporary name beside --out, by a child process, and
  * renamed; a failure or Ctrl-C removes the temporary file. */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,26 @@
 #include "cli/resolve.h"
 #include "kernels/kernels.h"
 #include "model_db/model_db.h"
+
+struct synth_job {
+	const char *tmp;
+	const struct mdb_model *m;
+	int type, n_layer;
+	uint64_t seed;
+};
+
+/* In the child: writes the file; an error's text goes to out_fd. */
+static int synth_child(void *arg, int out_fd)
+{
+	const struct synth_job *j = arg;
+	char err[1024] = "";
+	int rc = kern_write_synth_gguf(j->tmp, j->m, j->type, j->n_layer, j->seed, err, sizeof err);
+	if (rc != 0) {
+		ssize_t wr = write(out_fd, err, strlen(err));
+		(void)wr;
+	}
+	return rc == 0 ? 0 : rc == -2 ? 2 : 1;
+}
 
 /* Writes path through path.tmp-PID in a child; the parent holds the
  * terminal signals meanwhile and cleans up after the child whatever
@@ -29,84 +48,25 @@ int cli_write_synth(const char *path, const struct mdb_model *m, int type, int n
 		snprintf(err, errlen, "output path too long");
 		return -2;
 	}
-	sigset_t block, old;
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigprocmask(SIG_BLOCK, &block, &old);
-	int pipefd[2];
-	if (pipe(pipefd) != 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		sigprocmask(SIG_SETMASK, &old, NULL);
+	struct synth_job j = {tmp, m, type, n_layer, seed};
+	struct cli_child c;
+	if (cli_child_run(synth_child, &j, 1024, &c, err, errlen) != 0)
 		return -1;
-	}
-	pid_t pid = fork();
-	if (pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		close(pipefd[0]);
-		close(pipefd[1]);
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		return -1;
-	}
-	if (pid == 0) {
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		close(pipefd[0]);
-		char cerr[1024] = "";
-		int rc = kern_write_synth_gguf(tmp, m, type, n_layer, seed, cerr, sizeof cerr);
-		if (rc != 0) {
-			ssize_t wr = write(pipefd[1], cerr, strlen(cerr));
-			(void)wr;
-		}
-		close(pipefd[1]);
-		_exit(rc == 0 ? 0 : rc == -2 ? 2 : 1);
-	}
-	close(pipefd[1]);
-	char cerr[1024] = "";
-	size_t got = 0;
-	for (;;) {
-		ssize_t r = read(pipefd[0], cerr + got, sizeof cerr - 1 - got);
-		if (r > 0 && got + (size_t)r < sizeof cerr - 1) {
-			got += (size_t)r;
-			continue;
-		}
-		if (r < 0 && errno == EINTR)
-			continue;
-		break;
-	}
-	cerr[got] = 0;
-	close(pipefd[0]);
-	int st = 0;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	sigset_t pend;
-	sigpending(&pend);
-	int interrupted = sigismember(&pend, SIGINT) || sigismember(&pend, SIGTERM) ||
-			  sigismember(&pend, SIGHUP) || (WIFSIGNALED(st));
-	int rc = 0;
-	if (interrupted) {
+	int st = c.status, rc = 0;
+	if (c.interrupted || WIFSIGNALED(st)) {
 		unlink(tmp);
 		snprintf(err, errlen, "interrupted: nothing written (the temporary file was removed)");
 		rc = -3;
 	} else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		unlink(tmp);
-		snprintf(err, errlen, "%s", cerr[0] ? cerr : "writing the file failed");
+		snprintf(err, errlen, "%s", c.out && c.out[0] ? c.out : "writing the file failed");
 		rc = WIFEXITED(st) && WEXITSTATUS(st) == 2 ? -2 : -1;
 	} else if (rename(tmp, path) != 0) {
 		snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
 		unlink(tmp);
 		rc = -1;
 	}
-	/* a pending signal is dropped here: the caller reports -3 and exits */
-	if (interrupted) {
-		struct timespec zero = {0, 0};
-		while (sigtimedwait(&block, NULL, &zero) > 0)
-			;
-	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	free(c.out);
 	return rc;
 }
 

@@ -192,10 +192,10 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 		if (!json && isatty(2))
 			fprintf(stderr, "writing a synthetic %s %s file (%d of %d layers)...\n", cm->m.id,
 				qt->name, nl, cm->m.n_layer);
-		int wrc = kern_write_synth_gguf(path, &cm->m, qt->id, nl, 42, err, sizeof err);
+		int wrc = cli_write_synth(path, &cm->m, qt->id, nl, 42, err, sizeof err);
 		if (wrc != 0) {
 			fprintf(stderr, "llmcap verify: %s\n", err);
-			rc = wrc == -2 ? CLI_USAGE : CLI_FAIL;
+			rc = wrc == -2 ? CLI_USAGE : wrc == -3 ? 130 : CLI_FAIL;
 			goto out;
 		}
 		synthetic = 1;

@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,36 +106,22 @@ int cli_llama_bench_find(const char *given, char *out, size_t n)
 	return -1;
 }
 
-/* Reads fd to EOF into a growing buffer (at most max bytes kept). */
-static char *slurp_fd(int fd, size_t max, size_t *len)
+struct lb_job {
+	const char *lb;
+	char *const *argv;
+	int err_fd;                 /* its stderr */
+};
+
+/* In the child: llama-bench with stdout to out_fd. */
+static int lb_child(void *arg, int out_fd)
 {
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap);
-	if (!buf)
-		return NULL;
-	for (;;) {
-		if (n + 1 >= cap && cap < max) {
-			char *nb = realloc(buf, cap * 2);
-			if (!nb)
-				break;
-			buf = nb;
-			cap *= 2;
-		}
-		if (n + 1 >= cap) {
-			/* keep the tail: drop the first half */
-			memmove(buf, buf + cap / 2, n - cap / 2);
-			n -= cap / 2;
-		}
-		ssize_t r = read(fd, buf + n, cap - 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	buf[n] = 0;
-	*len = n;
-	return buf;
+	const struct lb_job *j = arg;
+	dup2(out_fd, 1);
+	dup2(j->err_fd, 2);
+	close(out_fd);
+	execv(j->lb, j->argv);
+	fprintf(stderr, "cannot run %s: %s\n", j->lb, strerror(errno));
+	return 127;
 }
 
 int cli_llama_bench_run(const char *lb, const char *model, int n_prompt, int n_gen, int reps,
@@ -151,67 +136,27 @@ int cli_llama_bench_run(const char *lb, const char *model, int n_prompt, int n_g
 	snprintf(sg, sizeof sg, "%d", ngl);
 	char *argv[] = {(char *)lb, "-m", (char *)model, "-p", sp, "-n", sn, "-r", sr, "-t", st,
 			"-ngl", sg, "-o", "json", NULL};
-	int out[2];
 	FILE *ef = tmpfile(); /* its stderr: unlinked already, nothing left behind */
-	if (!ef || pipe(out) != 0) {
+	if (!ef) {
 		snprintf(err, errlen, "cannot capture llama-bench's output: %s", strerror(errno));
-		if (ef)
-			fclose(ef);
 		return -1;
 	}
-	sigset_t block, old;
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigprocmask(SIG_BLOCK, &block, &old);
-	pid_t pid = fork();
-	if (pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		close(out[0]), close(out[1]);
+	struct lb_job j = {lb, argv, fileno(ef)};
+	struct cli_child c;
+	if (cli_child_run(lb_child, &j, 64 << 20, &c, err, errlen) != 0) {
 		fclose(ef);
 		return -1;
 	}
-	if (pid == 0) {
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		dup2(out[1], 1);
-		dup2(fileno(ef), 2);
-		close(out[0]), close(out[1]);
-		execv(lb, argv);
-		fprintf(stderr, "cannot run %s: %s\n", lb, strerror(errno));
-		_exit(127);
-	}
-	close(out[1]);
-	size_t olen = 0, elen = 0;
-	char *o = slurp_fd(out[0], 64 << 20, &olen);
-	close(out[0]);
-	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	sigset_t pend;
-	sigpending(&pend);
-	int interrupted = sigismember(&pend, SIGINT) || sigismember(&pend, SIGTERM) ||
-			  sigismember(&pend, SIGHUP) ||
-			  (WIFSIGNALED(status) && (WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGTERM));
-	if (interrupted) {
-		struct timespec zero = {0, 0};
-		while (sigtimedwait(&block, NULL, &zero) > 0)
-			;
-	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	fflush(ef);
+	int status = c.status;
+	size_t elen = 0;
 	lseek(fileno(ef), 0, SEEK_SET);
-	char *e = slurp_fd(fileno(ef), 1 << 16, &elen);
+	char *e = cli_read_fd(fileno(ef), 1 << 16, &elen);
 	fclose(ef);
 	int rc = 0;
-	if (interrupted) {
+	if (c.interrupted) {
 		snprintf(err, errlen, "interrupted");
 		rc = -3;
-	} else if (!o || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+	} else if (!c.out || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		/* the last line of its stderr says why */
 		const char *last = "";
 		if (e && elen) {
@@ -230,10 +175,10 @@ int cli_llama_bench_run(const char *lb, const char *model, int n_prompt, int n_g
 	}
 	free(e);
 	if (rc == 0) {
-		*json = o;
-		*json_len = olen;
+		*json = c.out;
+		*json_len = c.out_len;
 	} else {
-		free(o);
+		free(c.out);
 	}
 	return rc;
 }

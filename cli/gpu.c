@@ -247,7 +247,7 @@ static int run_synth(struct kern_cuda *c, const struct mdb_model *m, int type, i
 		return -1;
 	}
 	snprintf(path, sizeof path, "%s/m.gguf", dir);
-	int rc = kern_write_synth_gguf(path, m, type, n_layer, 7, err, errlen);
+	int rc = cli_write_synth(path, m, type, n_layer, 7, err, errlen);
 	struct mdb_gguf *g = NULL;
 	struct kern_cuda_model *km = NULL;
 	if (rc == 0)
