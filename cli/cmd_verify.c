@@ -19,40 +19,12 @@
 #define GIB (1024.0 * 1024.0 * 1024.0)
 #define MAX_RUNS 15
 
+/* The timed runs' tokens/s, prefill and decode (median, best = max,
+ * worst = min by probe_stat_compute). */
 struct vres {
-	double pp[MAX_RUNS], tg[MAX_RUNS];
+	struct probe_stat pp, tg;
 	int n;
 };
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(const double *v, int n)
-{
-	double s[MAX_RUNS];
-	memcpy(s, v, sizeof(double) * (size_t)n);
-	qsort(s, (size_t)n, sizeof *s, cmp_d);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-static double vmin(const double *v, int n)
-{
-	double m = v[0];
-	for (int i = 1; i < n; i++)
-		m = fmin(m, v[i]);
-	return m;
-}
-
-static double vmax(const double *v, int n)
-{
-	double m = v[0];
-	for (int i = 1; i < n; i++)
-		m = fmax(m, v[i]);
-	return m;
-}
 
 static double err_pct(double pred, double meas)
 {
@@ -264,13 +236,16 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 		fprintf(stderr, "running prefill %d + decode %d tokens, %d runs, %s...\n", prompt, gen, runs,
 			gpu ? kern_cuda_device_name(cu) : nth == 1 ? "1 thread" : "threads");
 	res->n = runs;
-	if ((gpu ? kern_cuda_model_time(gm, prompt, gen, runs, res->pp, res->tg, err, sizeof err)
-		 : kern_model_time(km, pool, prompt, gen, runs, res->pp, res->tg, err, sizeof err)) != 0) {
+	if ((gpu ? kern_cuda_model_time(gm, prompt, gen, runs, res->pp.samples, res->tg.samples, err, sizeof err)
+		 : kern_model_time(km, pool, prompt, gen, runs, res->pp.samples, res->tg.samples, err, sizeof err)) != 0) {
 		fprintf(stderr, "llmcap verify: %s\n", err);
 		rc = CLI_FAIL;
 		goto out;
 	}
-	double mpp = prompt > 0 ? median(res->pp, res->n) : NAN, mtg = gen > 0 ? median(res->tg, res->n) : NAN;
+	res->pp.n = res->tg.n = res->n;
+	probe_stat_compute(&res->pp, 1);
+	probe_stat_compute(&res->tg, 1);
+	double mpp = prompt > 0 ? res->pp.median : NAN, mtg = gen > 0 ? res->tg.median : NAN;
 	double epp = err_pct(p->prefill_tps, mpp), etg = err_pct(p->decode_tps, mtg);
 	if (json) {
 		cJSON *o = cJSON_CreateObject();
@@ -299,10 +274,10 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 		cJSON *me = cJSON_AddObjectToObject(o, "measured");
 		jnum(me, "prefill_tps", mpp);
 		jnum(me, "decode_tps", mtg);
-		jnum(me, "prefill_tps_min", prompt > 0 ? vmin(res->pp, res->n) : NAN);
-		jnum(me, "prefill_tps_max", prompt > 0 ? vmax(res->pp, res->n) : NAN);
-		jnum(me, "decode_tps_min", gen > 0 ? vmin(res->tg, res->n) : NAN);
-		jnum(me, "decode_tps_max", gen > 0 ? vmax(res->tg, res->n) : NAN);
+		jnum(me, "prefill_tps_min", prompt > 0 ? res->pp.worst : NAN);
+		jnum(me, "prefill_tps_max", prompt > 0 ? res->pp.best : NAN);
+		jnum(me, "decode_tps_min", gen > 0 ? res->tg.worst : NAN);
+		jnum(me, "decode_tps_max", gen > 0 ? res->tg.best : NAN);
 		cJSON *ep = cJSON_AddObjectToObject(o, "error_pct");
 		jnum(ep, "prefill", epp);
 		jnum(ep, "decode", etg);
@@ -337,12 +312,12 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 		char a[48], b[48];
 		printf("  %-9s %12s %26s %9s\n", "", "predicted", "measured", "error");
 		if (prompt > 0) {
-			snprintf(a, sizeof a, "%.1f (%.1f - %.1f)", mpp, vmin(res->pp, res->n), vmax(res->pp, res->n));
+			snprintf(a, sizeof a, "%.1f (%.1f - %.1f)", mpp, res->pp.worst, res->pp.best);
 			snprintf(b, sizeof b, "%+.1f%%", epp);
 			printf("  %-9s %12.1f %26s %9s\n", "prefill", p->prefill_tps, a, b);
 		}
 		if (gen > 0) {
-			snprintf(a, sizeof a, "%.1f (%.1f - %.1f)", mtg, vmin(res->tg, res->n), vmax(res->tg, res->n));
+			snprintf(a, sizeof a, "%.1f (%.1f - %.1f)", mtg, res->tg.worst, res->tg.best);
 			snprintf(b, sizeof b, "%+.1f%%", etg);
 			printf("  %-9s %12.1f %26s %9s\n", "decode", p->decode_tps, a, b);
 		}

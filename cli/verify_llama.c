@@ -13,30 +13,8 @@
 #include "cli/cli.h"
 #include "cli/resolve.h"
 
-#define MAXS 64
-
-struct samples {
-	double v[MAXS];
-	int n;
-	double mean;
-};
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double med(const struct samples *s)
-{
-	double t[MAXS];
-	memcpy(t, s->v, sizeof(double) * (size_t)s->n);
-	qsort(t, (size_t)s->n, sizeof *t, cmp_d);
-	return s->n % 2 ? t[s->n / 2] : (t[s->n / 2 - 1] + t[s->n / 2]) / 2;
-}
-
 /* The pp and tg tests' per-repetition tokens/s from llama-bench's JSON. */
-static int read_tests(const char *json, size_t len, struct samples *pp, struct samples *tg,
+static int read_tests(const char *json, size_t len, struct probe_stat *pp, struct probe_stat *tg,
 		      char *engine_version, size_t evn, char *err, size_t errlen)
 {
 	cJSON *j = cJSON_ParseWithLength(json, len);
@@ -54,7 +32,7 @@ static int read_tests(const char *json, size_t len, struct samples *pp, struct s
 		const cJSON *av = cJSON_GetObjectItemCaseSensitive(t, "avg_ts");
 		if (!cJSON_IsNumber(np) || !cJSON_IsNumber(ng))
 			continue;
-		struct samples *s = np->valuedouble > 0 && ng->valuedouble == 0 ? pp
+		struct probe_stat *s = np->valuedouble > 0 && ng->valuedouble == 0 ? pp
 				    : np->valuedouble == 0 && ng->valuedouble > 0 ? tg : NULL;
 		if (!s)
 			continue;
@@ -62,12 +40,12 @@ static int read_tests(const char *json, size_t len, struct samples *pp, struct s
 		const cJSON *x;
 		cJSON_ArrayForEach(x, st)
 		{
-			if (cJSON_IsNumber(x) && x->valuedouble > 0 && s->n < MAXS)
-				s->v[s->n++] = x->valuedouble;
+			if (cJSON_IsNumber(x) && x->valuedouble > 0 && s->n < PROBE_MAX_SAMPLES)
+				s->samples[s->n++] = x->valuedouble;
 		}
-		s->mean = cJSON_IsNumber(av) ? av->valuedouble : NAN;
-		if (s->n == 0 && s->mean > 0)
-			s->v[s->n++] = s->mean;
+		if (s->n == 0 && cJSON_IsNumber(av) && av->valuedouble > 0)
+			s->samples[s->n++] = av->valuedouble;
+		probe_stat_compute(s, 1);
 		const cJSON *bc = cJSON_GetObjectItemCaseSensitive(t, "build_commit");
 		if (!engine_version[0] && cJSON_IsString(bc))
 			snprintf(engine_version, evn, "llama.cpp %.40s", bc->valuestring);
@@ -82,22 +60,6 @@ static void jnum(cJSON *o, const char *k, double v)
 		cJSON_AddNumberToObject(o, k, v);
 	else
 		cJSON_AddNullToObject(o, k);
-}
-
-static double vmin(const struct samples *s)
-{
-	double m = INFINITY;
-	for (int i = 0; i < s->n; i++)
-		m = fmin(m, s->v[i]);
-	return s->n ? m : NAN;
-}
-
-static double vmax(const struct samples *s)
-{
-	double m = -INFINITY;
-	for (int i = 0; i < s->n; i++)
-		m = fmax(m, s->v[i]);
-	return s->n ? m : NAN;
 }
 
 int cli_verify_llama(const struct cli_verify_llama *a)
@@ -118,7 +80,7 @@ int cli_verify_llama(const struct cli_verify_llama *a)
 	if (rc != CLI_OK)
 		return rc;
 	struct sim_pred *pp_pred = calloc(1, sizeof *pp_pred), *tg_pred = calloc(1, sizeof *tg_pred);
-	struct samples *pp = calloc(1, sizeof *pp), *tg = calloc(1, sizeof *tg);
+	struct probe_stat *pp = calloc(1, sizeof *pp), *tg = calloc(1, sizeof *tg);
 	rc = CLI_FAIL;
 	if (!pp_pred || !tg_pred || !pp || !tg) {
 		fprintf(stderr, "llmcap verify: out of memory\n");
@@ -169,7 +131,7 @@ int cli_verify_llama(const struct cli_verify_llama *a)
 		fprintf(stderr, "llmcap verify: %s\n", trc ? err : "llama-bench's output lacks the tests asked for");
 		goto out;
 	}
-	double m_pp = a->prompt > 0 ? med(pp) : NAN, m_tg = a->gen > 0 ? med(tg) : NAN;
+	double m_pp = a->prompt > 0 ? pp->median : NAN, m_tg = a->gen > 0 ? tg->median : NAN;
 	double e_pp = isfinite(p_pp) && m_pp > 0 ? 100 * (p_pp - m_pp) / m_pp : NAN;
 	double e_tg = isfinite(p_tg) && m_tg > 0 ? 100 * (p_tg - m_tg) / m_tg : NAN;
 	if (a->json) {
@@ -199,10 +161,10 @@ int cli_verify_llama(const struct cli_verify_llama *a)
 		cJSON *me = cJSON_AddObjectToObject(o, "measured");
 		jnum(me, "prefill_tps", m_pp);
 		jnum(me, "decode_tps", m_tg);
-		jnum(me, "prefill_tps_min", a->prompt > 0 ? vmin(pp) : NAN);
-		jnum(me, "prefill_tps_max", a->prompt > 0 ? vmax(pp) : NAN);
-		jnum(me, "decode_tps_min", a->gen > 0 ? vmin(tg) : NAN);
-		jnum(me, "decode_tps_max", a->gen > 0 ? vmax(tg) : NAN);
+		jnum(me, "prefill_tps_min", a->prompt > 0 ? pp->worst : NAN);
+		jnum(me, "prefill_tps_max", a->prompt > 0 ? pp->best : NAN);
+		jnum(me, "decode_tps_min", a->gen > 0 ? tg->worst : NAN);
+		jnum(me, "decode_tps_max", a->gen > 0 ? tg->best : NAN);
 		cJSON *ep = cJSON_AddObjectToObject(o, "error_pct");
 		jnum(ep, "prefill", e_pp);
 		jnum(ep, "decode", e_tg);
@@ -230,12 +192,12 @@ int cli_verify_llama(const struct cli_verify_llama *a)
 		printf("  %-9s %12s %26s %9s\n", "", "predicted", "measured", "error");
 		char x[48], y[48];
 		if (a->prompt > 0) {
-			snprintf(x, sizeof x, "%.1f (%.1f - %.1f)", m_pp, vmin(pp), vmax(pp));
+			snprintf(x, sizeof x, "%.1f (%.1f - %.1f)", m_pp, pp->worst, pp->best);
 			snprintf(y, sizeof y, "%+.1f%%", e_pp);
 			printf("  %-9s %12.1f %26s %9s\n", "prefill", p_pp, x, y);
 		}
 		if (a->gen > 0) {
-			snprintf(x, sizeof x, "%.1f (%.1f - %.1f)", m_tg, vmin(tg), vmax(tg));
+			snprintf(x, sizeof x, "%.1f (%.1f - %.1f)", m_tg, tg->worst, tg->best);
 			snprintf(y, sizeof y, "%+.1f%%", e_tg);
 			printf("  %-9s %12.1f %26s %9s\n", "decode", p_tg, x, y);
 		}
