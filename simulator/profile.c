@@ -10,15 +10,14 @@
 #include <cjson/cJSON.h>
 
 #include "simulator/profile.h"
+#include "simulator/profile_int.h"
 
 #define ENGINES_SCHEMA "llmcap.engines/1"
 
 extern const char mdb_data_engines[];
 extern const size_t mdb_data_engines_len;
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int pj_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -48,38 +47,38 @@ static int one_of(const char *s, const char *const *list)
 }
 
 /* A string member into buf: required or optional (left empty). */
-static int get_s(const cJSON *o, const char *k, int req, char *buf, size_t n, const char *where,
+int pj_str(const cJSON *o, const char *k, int req, char *buf, size_t n, const char *where,
 		 char *err, size_t errlen)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
 	if (!v) {
 		if (req)
-			return fail(err, errlen, "%s: \"%s\" missing (a string)", where, k);
+			return pj_fail(err, errlen, "%s: \"%s\" missing (a string)", where, k);
 		buf[0] = 0;
 		return 0;
 	}
 	if (!cJSON_IsString(v) || !v->valuestring)
-		return fail(err, errlen, "%s: \"%s\" must be a string", where, k);
+		return pj_fail(err, errlen, "%s: \"%s\" must be a string", where, k);
 	if (strlen(v->valuestring) >= n)
-		return fail(err, errlen, "%s: \"%s\" longer than %zu bytes", where, k, n - 1);
+		return pj_fail(err, errlen, "%s: \"%s\" longer than %zu bytes", where, k, n - 1);
 	memcpy(buf, v->valuestring, strlen(v->valuestring) + 1);
 	return 0;
 }
 
 /* A number in [lo, hi]; optional ones are NAN when absent or null. */
-static int get_n(const cJSON *o, const char *k, int req, double lo, double hi, double *out,
+int pj_num(const cJSON *o, const char *k, int req, double lo, double hi, double *out,
 		 const char *where, char *err, size_t errlen)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
 	if (!v || cJSON_IsNull(v)) {
 		if (req)
-			return fail(err, errlen, "%s: \"%s\" missing (a number %g to %g)", where, k, lo, hi);
+			return pj_fail(err, errlen, "%s: \"%s\" missing (a number %g to %g)", where, k, lo, hi);
 		*out = NAN;
 		return 0;
 	}
 	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < lo ||
 	    v->valuedouble > hi)
-		return fail(err, errlen, "%s: \"%s\" must be a number %g to %g", where, k, lo, hi);
+		return pj_fail(err, errlen, "%s: \"%s\" must be a number %g to %g", where, k, lo, hi);
 	*out = v->valuedouble;
 	return 0;
 }
@@ -91,37 +90,37 @@ static int parse_profile(const cJSON *o, int idx, const char *origin, struct sim
 	snprintf(where, sizeof where, "%s: profiles[%d]", origin, idx);
 	memset(p, 0, sizeof *p);
 	if (!cJSON_IsObject(o))
-		return fail(err, errlen, "%s: expected an object", where);
-	if (get_s(o, "engine", 1, p->engine, sizeof p->engine, where, err, errlen) ||
-	    get_s(o, "backend", 1, p->backend, sizeof p->backend, where, err, errlen) ||
-	    get_s(o, "status", 1, p->status, sizeof p->status, where, err, errlen) ||
-	    get_s(o, "machine", 0, p->machine, sizeof p->machine, where, err, errlen) ||
-	    get_s(o, "when", 0, p->when, sizeof p->when, where, err, errlen) ||
-	    get_s(o, "engine_version", 0, p->engine_version, sizeof p->engine_version, where, err,
+		return pj_fail(err, errlen, "%s: expected an object", where);
+	if (pj_str(o, "engine", 1, p->engine, sizeof p->engine, where, err, errlen) ||
+	    pj_str(o, "backend", 1, p->backend, sizeof p->backend, where, err, errlen) ||
+	    pj_str(o, "status", 1, p->status, sizeof p->status, where, err, errlen) ||
+	    pj_str(o, "machine", 0, p->machine, sizeof p->machine, where, err, errlen) ||
+	    pj_str(o, "when", 0, p->when, sizeof p->when, where, err, errlen) ||
+	    pj_str(o, "engine_version", 0, p->engine_version, sizeof p->engine_version, where, err,
 		  errlen) ||
-	    get_s(o, "fingerprint", 0, p->fingerprint, sizeof p->fingerprint, where, err, errlen) ||
-	    get_s(o, "how", 1, p->how, sizeof p->how, where, err, errlen))
+	    pj_str(o, "fingerprint", 0, p->fingerprint, sizeof p->fingerprint, where, err, errlen) ||
+	    pj_str(o, "how", 1, p->how, sizeof p->how, where, err, errlen))
 		return -2;
 	if (strcmp(p->engine, "llama.cpp") && strcmp(p->engine, "llmcap"))
-		return fail(err, errlen, "%s: engine \"%s\": expected \"llama.cpp\" or \"llmcap\"", where,
+		return pj_fail(err, errlen, "%s: engine \"%s\": expected \"llama.cpp\" or \"llmcap\"", where,
 			    p->engine);
 	if (!one_of(p->backend, BACKENDS))
-		return fail(err, errlen, "%s: backend \"%s\": expected cpu, cuda, metal, vulkan or rocm",
+		return pj_fail(err, errlen, "%s: backend \"%s\": expected cpu, cuda, metal, vulkan or rocm",
 			    where, p->backend);
 	if (!one_of(p->status, STATUSES))
-		return fail(err, errlen, "%s: status \"%s\": expected measured, derived or calibrated",
+		return pj_fail(err, errlen, "%s: status \"%s\": expected measured, derived or calibrated",
 			    where, p->status);
 	double th, runs;
-	if (get_n(o, "threads", 0, 0, 4096, &th, where, err, errlen) ||
-	    get_n(o, "token_s", 1, 0, 1, &p->token_s, where, err, errlen) ||
-	    get_n(o, "layer_s", 1, 0, 0.1, &p->layer_s, where, err, errlen) ||
-	    get_n(o, "prefill_step_s", 0, 0, 1, &p->step_pp_s, where, err, errlen) ||
-	    get_n(o, "prefill_layer_s", 0, 0, 0.1, &p->layer_pp_s, where, err, errlen) ||
-	    get_n(o, "prefill_k0", 0, 0, 1e6, &p->mm_k0, where, err, errlen) ||
-	    get_n(o, "decode_k0", 0, 0, 1e6, &p->bw_k0, where, err, errlen) ||
-	    get_n(o, "band", 1, 0.01, 5, &p->band, where, err, errlen) ||
-	    get_n(o, "runs", 0, 0, 100000, &runs, where, err, errlen) ||
-	    get_n(o, "max_err", 0, 0, 100, &p->max_err, where, err, errlen))
+	if (pj_num(o, "threads", 0, 0, 4096, &th, where, err, errlen) ||
+	    pj_num(o, "token_s", 1, 0, 1, &p->token_s, where, err, errlen) ||
+	    pj_num(o, "layer_s", 1, 0, 0.1, &p->layer_s, where, err, errlen) ||
+	    pj_num(o, "prefill_step_s", 0, 0, 1, &p->step_pp_s, where, err, errlen) ||
+	    pj_num(o, "prefill_layer_s", 0, 0, 0.1, &p->layer_pp_s, where, err, errlen) ||
+	    pj_num(o, "prefill_k0", 0, 0, 1e6, &p->mm_k0, where, err, errlen) ||
+	    pj_num(o, "decode_k0", 0, 0, 1e6, &p->bw_k0, where, err, errlen) ||
+	    pj_num(o, "band", 1, 0.01, 5, &p->band, where, err, errlen) ||
+	    pj_num(o, "runs", 0, 0, 100000, &runs, where, err, errlen) ||
+	    pj_num(o, "max_err", 0, 0, 100, &p->max_err, where, err, errlen))
 		return -2;
 	p->threads = isfinite(th) ? (int)th : 0;
 	if (!isfinite(p->mm_k0))
@@ -131,47 +130,47 @@ static int parse_profile(const cJSON *o, int idx, const char *origin, struct sim
 	p->n_runs = isfinite(runs) ? (int)runs : 0;
 	const cJSON *types = cJSON_GetObjectItemCaseSensitive(o, "types");
 	if (!cJSON_IsObject(types) || !types->child)
-		return fail(err, errlen, "%s: \"types\" must be an object of tensor type -> {bw, mm}",
+		return pj_fail(err, errlen, "%s: \"types\" must be an object of tensor type -> {bw, mm}",
 			    where);
 	for (const cJSON *t = types->child; t; t = t->next) {
 		if (p->n_types >= SIM_PROF_TYPES)
-			return fail(err, errlen, "%s: at most %d types", where, SIM_PROF_TYPES);
+			return pj_fail(err, errlen, "%s: at most %d types", where, SIM_PROF_TYPES);
 		const struct mdb_qtraits *q = t->string ? mdb_qtype_by_name(t->string) : NULL;
 		if (!q)
-			return fail(err, errlen, "%s: types: \"%s\" is not a tensor type (Q4_0, Q8_0, "
+			return pj_fail(err, errlen, "%s: types: \"%s\" is not a tensor type (Q4_0, Q8_0, "
 				    "F16, ...)", where, t->string ? t->string : "");
 		char tw[200];
 		snprintf(tw, sizeof tw, "%s.types.%s", where, t->string);
 		if (!cJSON_IsObject(t))
-			return fail(err, errlen, "%s: expected an object {bw, mm}", tw);
+			return pj_fail(err, errlen, "%s: expected an object {bw, mm}", tw);
 		struct sim_prof_type *pt = &p->t[p->n_types];
 		pt->type = q->id;
-		if (get_n(t, "bw", 1, 0.001, 1.5, &pt->bw, tw, err, errlen) ||
-		    get_n(t, "mm", 0, 0.0001, 5, &pt->mm, tw, err, errlen))
+		if (pj_num(t, "bw", 1, 0.001, 1.5, &pt->bw, tw, err, errlen) ||
+		    pj_num(t, "mm", 0, 0.0001, 5, &pt->mm, tw, err, errlen))
 			return -2;
 		for (int i = 0; i < p->n_types; i++)
 			if (p->t[i].type == q->id)
-				return fail(err, errlen, "%s: type listed twice", tw);
+				return pj_fail(err, errlen, "%s: type listed twice", tw);
 		p->n_types++;
 	}
 	const cJSON *ths = cJSON_GetObjectItemCaseSensitive(o, "thread_scaling");
 	if (ths && !cJSON_IsNull(ths)) {
 		if (!cJSON_IsArray(ths))
-			return fail(err, errlen, "%s: \"thread_scaling\" must be an array", where);
+			return pj_fail(err, errlen, "%s: \"thread_scaling\" must be an array", where);
 		int i = 0;
 		for (const cJSON *x = ths->child; x; x = x->next, i++) {
 			if (p->n_threads >= SIM_PROF_THREADS)
-				return fail(err, errlen, "%s: at most %d thread_scaling entries", where,
+				return pj_fail(err, errlen, "%s: at most %d thread_scaling entries", where,
 					    SIM_PROF_THREADS);
 			char tw[200];
 			snprintf(tw, sizeof tw, "%s.thread_scaling[%d]", where, i);
 			struct sim_prof_threads *s = &p->th[p->n_threads];
 			double n;
 			if (!cJSON_IsObject(x))
-				return fail(err, errlen, "%s: expected an object", tw);
-			if (get_n(x, "threads", 1, 1, 4096, &n, tw, err, errlen) ||
-			    get_n(x, "bw_scale", 1, 0.001, 10, &s->bw_scale, tw, err, errlen) ||
-			    get_n(x, "mm_scale", 1, 0.001, 10, &s->mm_scale, tw, err, errlen))
+				return pj_fail(err, errlen, "%s: expected an object", tw);
+			if (pj_num(x, "threads", 1, 1, 4096, &n, tw, err, errlen) ||
+			    pj_num(x, "bw_scale", 1, 0.001, 10, &s->bw_scale, tw, err, errlen) ||
+			    pj_num(x, "mm_scale", 1, 0.001, 10, &s->mm_scale, tw, err, errlen))
 				return -2;
 			s->threads = (int)n;
 			p->n_threads++;
@@ -187,23 +186,23 @@ int sim_profiles_parse(const char *text, size_t len, const char *origin, struct 
 		origin = "input";
 	cJSON *j = text ? cJSON_ParseWithLength(text, len) : NULL;
 	if (!j)
-		return fail(err, errlen, "%s: not valid JSON", origin);
+		return pj_fail(err, errlen, "%s: not valid JSON", origin);
 	int rc = 0;
 	char schema[40];
 	if (!cJSON_IsObject(j)) {
-		rc = fail(err, errlen, "%s: expected a %s object", origin, ENGINES_SCHEMA);
+		rc = pj_fail(err, errlen, "%s: expected a %s object", origin, ENGINES_SCHEMA);
 		goto out;
 	}
-	if ((rc = get_s(j, "schema", 1, schema, sizeof schema, origin, err, errlen)))
+	if ((rc = pj_str(j, "schema", 1, schema, sizeof schema, origin, err, errlen)))
 		goto out;
 	if (strcmp(schema, ENGINES_SCHEMA)) {
-		rc = fail(err, errlen, "%s: schema \"%s\": expected \"%s\"", origin, schema,
+		rc = pj_fail(err, errlen, "%s: schema \"%s\": expected \"%s\"", origin, schema,
 			  ENGINES_SCHEMA);
 		goto out;
 	}
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "profiles");
 	if (!cJSON_IsArray(arr)) {
-		rc = fail(err, errlen, "%s: \"profiles\" must be an array", origin);
+		rc = pj_fail(err, errlen, "%s: \"profiles\" must be an array", origin);
 		goto out;
 	}
 	int i = 0;
@@ -212,7 +211,7 @@ int sim_profiles_parse(const char *text, size_t len, const char *origin, struct 
 		if ((rc = parse_profile(x, i, origin, &p, err, errlen)))
 			goto out;
 		if (ps->n >= SIM_PROF_MAX) {
-			rc = fail(err, errlen, "%s: more than %d profiles", origin, SIM_PROF_MAX);
+			rc = pj_fail(err, errlen, "%s: more than %d profiles", origin, SIM_PROF_MAX);
 			goto out;
 		}
 		sim_profiles_put(ps, &p);

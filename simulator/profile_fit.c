@@ -4,7 +4,6 @@
  * sim_predict itself, so a profile reproduces its runs through the same
  * code that predicts for everyone else. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,21 +11,11 @@
 #include <cjson/cJSON.h>
 
 #include "simulator/profile.h"
+#include "simulator/profile_int.h"
 
 #define BENCH_SCHEMA "llmcap.enginebench/1"
 #define MAXP (2 * SIM_PROF_TYPES + 6)
 #define MAXR (SIM_PROF_RUNS + MAXP)
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -2;
-}
 
 static int is_cpu(const struct sim_bench *b)
 {
@@ -38,13 +27,13 @@ int sim_bench_add(struct sim_bench *b, const struct mdb_model *m, int type, int 
 		  size_t errlen)
 {
 	if (b->n >= SIM_PROF_RUNS)
-		return fail(err, errlen, "more than %d runs", SIM_PROF_RUNS);
+		return pj_fail(err, errlen, "more than %d runs", SIM_PROF_RUNS);
 	if (!((n_prompt > 0) ^ (n_gen > 0)) || n_prompt > 65536 || n_gen > 65536)
-		return fail(err, errlen, "a run is a prompt test (n_prompt > 0, n_gen 0) or a "
+		return pj_fail(err, errlen, "a run is a prompt test (n_prompt > 0, n_gen 0) or a "
 			    "generation test (n_prompt 0, n_gen > 0); got n_prompt %d, n_gen %d",
 			    n_prompt, n_gen);
 	if (!(tps > 0) || !isfinite(tps))
-		return fail(err, errlen, "a run's tokens/s must be a positive number");
+		return pj_fail(err, errlen, "a run's tokens/s must be a positive number");
 	struct sim_bench_run *r = &b->r[b->n];
 	memset(r, 0, sizeof *r);
 	snprintf(r->model, sizeof r->model, "%s", m->id);
@@ -82,11 +71,11 @@ int sim_bench_add_llama_bench(struct sim_bench *b, const char *text, size_t len,
 {
 	cJSON *j = text ? cJSON_ParseWithLength(text, len) : NULL;
 	if (!j)
-		return fail(err, errlen, "%s: not valid JSON (llama-bench -o json prints an array)",
+		return pj_fail(err, errlen, "%s: not valid JSON (llama-bench -o json prints an array)",
 			    origin);
 	int rc = 0, i = 0;
 	if (!cJSON_IsArray(j) || !j->child) {
-		rc = fail(err, errlen, "%s: expected llama-bench's JSON array of tests", origin);
+		rc = pj_fail(err, errlen, "%s: expected llama-bench's JSON array of tests", origin);
 		goto out;
 	}
 	for (const cJSON *t = j->child; t; t = t->next, i++) {
@@ -94,7 +83,7 @@ int sim_bench_add_llama_bench(struct sim_bench *b, const char *text, size_t len,
 		       ngl = jnum(t, "n_gpu_layers"), ts = jnum(t, "avg_ts"), sd = jnum(t, "stddev_ts");
 		if (!cJSON_IsObject(t) || !isfinite(np) || !isfinite(ng) || !isfinite(ts) ||
 		    np < 0 || ng < 0 || np > 65536 || ng > 65536) {
-			rc = fail(err, errlen, "%s: test %d lacks n_prompt, n_gen or avg_ts", origin, i);
+			rc = pj_fail(err, errlen, "%s: test %d lacks n_prompt, n_gen or avg_ts", origin, i);
 			goto out;
 		}
 		if (np > 0 && ng > 0)
@@ -105,7 +94,7 @@ int sim_bench_add_llama_bench(struct sim_bench *b, const char *text, size_t len,
 					err, errlen))) {
 			char e2[300];
 			snprintf(e2, sizeof e2, "%s", err);
-			rc = fail(err, errlen, "%s: test %d: %s", origin, i, e2);
+			rc = pj_fail(err, errlen, "%s: test %d: %s", origin, i, e2);
 			goto out;
 		}
 		const char *commit = jstr(t, "build_commit");
@@ -124,7 +113,7 @@ int sim_bench_set_hw(struct sim_bench *b, const char *hw_json, char *err, size_t
 	cJSON *j = hw_json ? cJSON_Parse(hw_json) : NULL;
 	if (!j || !cJSON_IsObject(j)) {
 		cJSON_Delete(j);
-		return fail(err, errlen, "the machine's hardware description is not a JSON object");
+		return pj_fail(err, errlen, "the machine's hardware description is not a JSON object");
 	}
 	cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "id");
 	if (cJSON_IsString(id) && id->valuestring && strcmp(id->valuestring, "this") == 0)
@@ -132,10 +121,10 @@ int sim_bench_set_hw(struct sim_bench *b, const char *hw_json, char *err, size_t
 	char *s = cJSON_PrintUnformatted(j);
 	cJSON_Delete(j);
 	if (!s)
-		return fail(err, errlen, "out of memory");
+		return pj_fail(err, errlen, "out of memory");
 	int rc = 0;
 	if (strlen(s) >= sizeof b->hw_json)
-		rc = fail(err, errlen, "the hardware description is longer than %zu bytes",
+		rc = pj_fail(err, errlen, "the hardware description is longer than %zu bytes",
 			  sizeof b->hw_json - 1);
 	else if (mdb_hw_parse(s, strlen(s), "hardware", &b->hw, err, errlen) != 0)
 		rc = -2;
@@ -143,22 +132,6 @@ int sim_bench_set_hw(struct sim_bench *b, const char *hw_json, char *err, size_t
 		memcpy(b->hw_json, s, strlen(s) + 1);
 	free(s);
 	return rc;
-}
-
-static int get_str(const cJSON *o, const char *k, char *buf, size_t n, int req, char *err,
-		   size_t errlen, const char *origin)
-{
-	const char *s = jstr(o, k);
-	if (!s) {
-		if (req)
-			return fail(err, errlen, "%s: \"%s\" missing (a string)", origin, k);
-		buf[0] = 0;
-		return 0;
-	}
-	if (strlen(s) >= n)
-		return fail(err, errlen, "%s: \"%s\" longer than %zu bytes", origin, k, n - 1);
-	memcpy(buf, s, strlen(s) + 1);
-	return 0;
 }
 
 int sim_bench_parse(const char *text, size_t len, const char *origin, struct sim_bench *b,
@@ -169,42 +142,42 @@ int sim_bench_parse(const char *text, size_t len, const char *origin, struct sim
 		origin = "input";
 	cJSON *j = text ? cJSON_ParseWithLength(text, len) : NULL;
 	if (!j)
-		return fail(err, errlen, "%s: not valid JSON", origin);
+		return pj_fail(err, errlen, "%s: not valid JSON", origin);
 	struct mdb_models cat = {0};
 	int rc = 0;
 	char schema[40];
 	if (!cJSON_IsObject(j)) {
-		rc = fail(err, errlen, "%s: expected a %s object", origin, BENCH_SCHEMA);
+		rc = pj_fail(err, errlen, "%s: expected a %s object", origin, BENCH_SCHEMA);
 		goto out;
 	}
-	if ((rc = get_str(j, "schema", schema, sizeof schema, 1, err, errlen, origin)))
+	if ((rc = pj_str(j, "schema", 1, schema, sizeof schema, origin, err, errlen)))
 		goto out;
 	if (strcmp(schema, BENCH_SCHEMA)) {
-		rc = fail(err, errlen, "%s: schema \"%s\": expected \"%s\"", origin, schema, BENCH_SCHEMA);
+		rc = pj_fail(err, errlen, "%s: schema \"%s\": expected \"%s\"", origin, schema, BENCH_SCHEMA);
 		goto out;
 	}
-	if ((rc = get_str(j, "engine", b->engine, sizeof b->engine, 1, err, errlen, origin)) ||
-	    (rc = get_str(j, "backend", b->backend, sizeof b->backend, 1, err, errlen, origin)) ||
-	    (rc = get_str(j, "machine", b->machine, sizeof b->machine, 0, err, errlen, origin)) ||
-	    (rc = get_str(j, "when", b->when, sizeof b->when, 0, err, errlen, origin)) ||
-	    (rc = get_str(j, "engine_version", b->engine_version, sizeof b->engine_version, 0, err,
-			  errlen, origin)) ||
-	    (rc = get_str(j, "fingerprint", b->fingerprint, sizeof b->fingerprint, 0, err, errlen,
-			  origin)))
+	if ((rc = pj_str(j, "engine", 1, b->engine, sizeof b->engine, origin, err, errlen)) ||
+	    (rc = pj_str(j, "backend", 1, b->backend, sizeof b->backend, origin, err, errlen)) ||
+	    (rc = pj_str(j, "machine", 0, b->machine, sizeof b->machine, origin, err, errlen)) ||
+	    (rc = pj_str(j, "when", 0, b->when, sizeof b->when, origin, err, errlen)) ||
+	    (rc = pj_str(j, "engine_version", 0, b->engine_version, sizeof b->engine_version,
+			       origin, err, errlen)) ||
+	    (rc = pj_str(j, "fingerprint", 0, b->fingerprint, sizeof b->fingerprint, origin, err,
+			       errlen)))
 		goto out;
 	if (strcmp(b->engine, "llama.cpp") && strcmp(b->engine, "llmcap")) {
-		rc = fail(err, errlen, "%s: engine \"%s\": expected llama.cpp or llmcap", origin, b->engine);
+		rc = pj_fail(err, errlen, "%s: engine \"%s\": expected llama.cpp or llmcap", origin, b->engine);
 		goto out;
 	}
 	if (strcmp(b->backend, "cpu") && strcmp(b->backend, "cuda") && strcmp(b->backend, "metal") &&
 	    strcmp(b->backend, "vulkan") && strcmp(b->backend, "rocm")) {
-		rc = fail(err, errlen, "%s: backend \"%s\": expected cpu, cuda, metal, vulkan or rocm",
+		rc = pj_fail(err, errlen, "%s: backend \"%s\": expected cpu, cuda, metal, vulkan or rocm",
 			  origin, b->backend);
 		goto out;
 	}
 	const cJSON *hw = cJSON_GetObjectItemCaseSensitive(j, "hardware");
 	if (!cJSON_IsObject(hw)) {
-		rc = fail(err, errlen, "%s: \"hardware\" must be the machine's llmcap.hardware/1 object",
+		rc = pj_fail(err, errlen, "%s: \"hardware\" must be the machine's llmcap.hardware/1 object",
 			  origin);
 		goto out;
 	}
@@ -213,16 +186,16 @@ int sim_bench_parse(const char *text, size_t len, const char *origin, struct sim
 	rc = hs ? sim_bench_set_hw(b, hs, e2, sizeof e2) : -2;
 	free(hs);
 	if (rc) {
-		rc = fail(err, errlen, "%s: %s", origin, e2[0] ? e2 : "out of memory");
+		rc = pj_fail(err, errlen, "%s: %s", origin, e2[0] ? e2 : "out of memory");
 		goto out;
 	}
 	const cJSON *runs = cJSON_GetObjectItemCaseSensitive(j, "runs");
 	if (!cJSON_IsArray(runs)) {
-		rc = fail(err, errlen, "%s: \"runs\" must be an array", origin);
+		rc = pj_fail(err, errlen, "%s: \"runs\" must be an array", origin);
 		goto out;
 	}
 	if ((rc = mdb_models_load_builtin(&cat, e2, sizeof e2))) {
-		rc = fail(err, errlen, "%s", e2);
+		rc = pj_fail(err, errlen, "%s", e2);
 		goto out;
 	}
 	int i = 0;
@@ -235,7 +208,7 @@ int sim_bench_parse(const char *text, size_t len, const char *origin, struct sim
 		const struct mdb_qtraits *q = ty ? mdb_qtype_by_name(ty) : NULL;
 		if (!m || !q || !isfinite(layers) || layers < 1 || layers > m->n_layer ||
 		    !isfinite(np) || !isfinite(ng)) {
-			rc = fail(err, errlen, "%s: runs[%d]: needs model (a catalog id), type (Q4_0, ...), "
+			rc = pj_fail(err, errlen, "%s: runs[%d]: needs model (a catalog id), type (Q4_0, ...), "
 				  "layers (1 to the model's), n_prompt and n_gen", origin, i);
 			goto out;
 		}
@@ -245,12 +218,12 @@ int sim_bench_parse(const char *text, size_t len, const char *origin, struct sim
 					isfinite(th) && th > 0 && th < 1e5 ? (int)th : 0,
 					isfinite(ngl) && ngl > 0 && ngl < 1e5 ? (int)ngl : 0, ts, sd, e2,
 					sizeof e2))) {
-			rc = fail(err, errlen, "%s: runs[%d]: %s", origin, i, e2);
+			rc = pj_fail(err, errlen, "%s: runs[%d]: %s", origin, i, e2);
 			goto out;
 		}
 	}
 	if (b->n == 0)
-		rc = fail(err, errlen, "%s: no runs", origin);
+		rc = pj_fail(err, errlen, "%s: no runs", origin);
 out:
 	mdb_models_free(&cat);
 	cJSON_Delete(j);
@@ -549,7 +522,7 @@ int sim_profile_fit(struct sim_bench *b, struct sim_profile *p, char *err, size_
 {
 	memset(p, 0, sizeof *p);
 	if (b->n == 0)
-		return fail(err, errlen, "no runs to fit");
+		return pj_fail(err, errlen, "no runs to fit");
 	struct fit f;
 	memset(&f, 0, sizeof f);
 	f.b = b;
@@ -559,11 +532,11 @@ int sim_profile_fit(struct sim_bench *b, struct sim_profile *p, char *err, size_
 	if (!is_cpu(b))
 		for (int i = 0; i < b->n; i++)
 			if (b->r[i].gpu_layers <= 0)
-				return fail(err, errlen, "a %s profile is fitted on runs with every layer on "
+				return pj_fail(err, errlen, "a %s profile is fitted on runs with every layer on "
 					    "the GPU (-ngl 99); run %d has -ngl %d", b->backend, i,
 					    b->r[i].gpu_layers);
 	if (!is_cpu(b) && !b->hw.n_accel)
-		return fail(err, errlen, "the runs' machine has no GPU in its hardware description");
+		return pj_fail(err, errlen, "the runs' machine has no GPU in its hardware description");
 	struct sim_eff d;
 	sim_eff_default(b->engine, &d, NULL, 0);
 	/* parameters: per type bw (tg runs) and mm (pp runs), then the fixed costs */
@@ -577,7 +550,7 @@ int sim_profile_fit(struct sim_bench *b, struct sim_profile *p, char *err, size_
 			k++;
 		if (k == f.n_types) {
 			if (f.n_types >= SIM_PROF_TYPES)
-				return fail(err, errlen, "more than %d tensor types", SIM_PROF_TYPES);
+				return pj_fail(err, errlen, "more than %d tensor types", SIM_PROF_TYPES);
 			f.types[f.n_types] = r->type;
 			f.bw_i[k] = f.mm_i[k] = -1;
 			f.n_types++;
@@ -590,7 +563,7 @@ int sim_profile_fit(struct sim_bench *b, struct sim_profile *p, char *err, size_
 		have_pp |= r->n_prompt > 0;
 	}
 	if (!have_tg)
-		return fail(err, errlen, "no generation (tg) runs: the decode factors need at least one");
+		return pj_fail(err, errlen, "no generation (tg) runs: the decode factors need at least one");
 	f.layer_i = f.np;
 	f.x0[f.np++] = log(is_cpu(b) ? d.layer_host_s : d.layer_gpu_s);
 	f.token_i = f.np;
@@ -627,7 +600,7 @@ int sim_profile_fit(struct sim_bench *b, struct sim_profile *p, char *err, size_
 	double x[MAXP];
 	memcpy(x, f.x0, sizeof x);
 	if (lm(&f, x, f.np) != 0)
-		return fail(err, errlen, "a run could not be predicted (its model does not fit the "
+		return pj_fail(err, errlen, "a run could not be predicted (its model does not fit the "
 			    "machine's memory in the simulator)");
 	/* the profile */
 	snprintf(p->engine, sizeof p->engine, "%s", b->engine);
