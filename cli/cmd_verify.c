@@ -247,6 +247,15 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 	probe_stat_compute(&res->tg, 1);
 	double mpp = prompt > 0 ? res->pp.median : NAN, mtg = gen > 0 ? res->tg.median : NAN;
 	double epp = err_pct(p->prefill_tps, mpp), etg = err_pct(p->decode_tps, mtg);
+	/* achieved decode bandwidth (computed: weight bytes per step x measured
+	 * rate) beside the memory bandwidth the prediction was given */
+	double wbytes = sim_decode_weight_bytes(&run_m, w);
+	double dgbps = gen > 0 ? wbytes * mtg / 1e9 : NAN;
+	const struct hw_accel *ga = gpu ? sim_pick_gpu(h) : NULL;
+	double hw_bw = gpu ? (ga ? ga->memory_bandwidth_gbps : NAN) : h->host.memory_bandwidth_gbps;
+	enum probe_src hw_src = gpu ? (ga ? ga->memory_bandwidth_src : PROBE_SRC_UNKNOWN)
+				    : h->host.memory_bandwidth_src;
+	double share = isfinite(dgbps) && hw_bw > 0 ? dgbps / hw_bw : NAN;
 	if (json) {
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "schema", "llmcap.verify/1");
@@ -278,6 +287,11 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 		jnum(me, "prefill_tps_max", prompt > 0 ? res->pp.best : NAN);
 		jnum(me, "decode_tps_min", gen > 0 ? res->tg.worst : NAN);
 		jnum(me, "decode_tps_max", gen > 0 ? res->tg.best : NAN);
+		jnum(me, "decode_weight_bytes", wbytes);
+		jnum(me, "decode_gbps", dgbps);
+		jnum(me, "memory_gbps", hw_bw);
+		cJSON_AddStringToObject(me, "memory_gbps_source", probe_src_name(hw_src));
+		jnum(me, "decode_bandwidth_share", share);
 		cJSON *ep = cJSON_AddObjectToObject(o, "error_pct");
 		jnum(ep, "prefill", epp);
 		jnum(ep, "decode", etg);
@@ -323,6 +337,14 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 		}
 		printf("\n  tokens/s; error = (predicted - measured) / measured. Predicted bottleneck: %s.\n",
 		       sim_bound_name(p->bottleneck));
+		if (isfinite(dgbps)) {
+			printf("  Decode streams %.1f GB/s of weights (computed: %.3f GB read per token x the "
+			       "measured median)", dgbps, wbytes / 1e9);
+			if (isfinite(share))
+				printf(", %.0f%% of the %.1f GB/s %s memory bandwidth the prediction used (%s)",
+				       100 * share, hw_bw, gpu ? "device" : "read", probe_src_name(hw_src));
+			printf(".\n");
+		}
 		printf("  Assumptions of the prediction:\n");
 		for (int i = 0; i < p->n_assume; i++)
 			printf("   - %s\n", p->assume[i]);

@@ -63,6 +63,11 @@ int sim_weights_pure(const struct mdb_model *m, int type, struct sim_weights *w,
 		     size_t errlen);
 int sim_weights_from_gguf(const struct mdb_model *m, const struct mdb_gguf *g,
 			  struct sim_weights *w, char *err, size_t errlen);
+/* Weight bytes one decode step reads: every layer's dense weights, the
+ * routed experts' share experts_per_token / n_experts, the output head
+ * (the whole token embedding when tied) and one embedding row. What a
+ * measured decode rate is multiplied by to give achieved bandwidth. */
+double sim_decode_weight_bytes(const struct mdb_model *m, const struct sim_weights *w);
 
 /* ---- efficiency factors ------------------------------------------------ */
 struct sim_profiles;

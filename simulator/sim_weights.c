@@ -166,3 +166,15 @@ int sim_weights_pure(const struct mdb_model *m, int type, struct sim_weights *w,
 	w->total_bytes = total;
 	return 0;
 }
+
+double sim_decode_weight_bytes(const struct mdb_model *m, const struct sim_weights *w)
+{
+	double b = 0;
+	double share = m->moe.n_experts > 0 ? (double)m->moe.experts_per_token / m->moe.n_experts : 1.0;
+	for (int i = 0; i < m->n_layer && i < MDB_MAX_LAYERS; i++)
+		b += w->layer_bytes[i] + w->expert_bytes[i] * share;
+	b += m->tied_embd ? w->embd_bytes + w->output_bytes : w->output_bytes;
+	if (!m->tied_embd && m->vocab > 0)
+		b += w->embd_bytes / m->vocab; /* one row of the embedding */
+	return b;
+}
