@@ -34,6 +34,11 @@ struct calib {
 	int n;
 	struct calib_type t[MAX_T];
 	double layer_s, token_s, band;
+	/* attention, seconds per attention FLOP (simulator's attn_fpc x
+	 * positions), decode and prefill, from the Q4_0 runs at two prompts */
+	double attn_s, attn_pp_s;
+	int attn_prompt[2];
+	double attn_tg[2], attn_pp[2];
 	int n_res;
 	char res_what[8][64];
 	double res_decode[8], res_prefill[8];
@@ -64,6 +69,16 @@ static char *calib_json(const struct calib *c)
 	}
 	cJSON_AddNumberToObject(o, "layer_s", c->layer_s);
 	cJSON_AddNumberToObject(o, "token_s", c->token_s);
+	cJSON_AddNumberToObject(o, "attention_decode_s_per_flop", c->attn_s);
+	cJSON_AddNumberToObject(o, "attention_prefill_s_per_flop", c->attn_pp_s);
+	cJSON *ar = cJSON_AddArrayToObject(o, "attention_runs");
+	for (int i = 0; i < 2; i++) {
+		cJSON *x = cJSON_CreateObject();
+		cJSON_AddNumberToObject(x, "prompt", c->attn_prompt[i]);
+		cJSON_AddNumberToObject(x, "decode_tps", c->attn_tg[i]);
+		cJSON_AddNumberToObject(x, "prefill_tps", c->attn_pp[i]);
+		cJSON_AddItemToArray(ar, x);
+	}
 	cJSON_AddNumberToObject(o, "error_band", c->band);
 	cJSON *rs = cJSON_AddArrayToObject(o, "residuals");
 	for (int i = 0; i < c->n_res; i++) {
@@ -108,6 +123,10 @@ static int calib_load(struct calib *c)
 		c->layer_s = jget(o, "layer_s");
 		c->token_s = jget(o, "token_s");
 		c->band = jget(o, "error_band");
+		c->attn_s = jget(o, "attention_decode_s_per_flop");
+		c->attn_pp_s = jget(o, "attention_prefill_s_per_flop");
+		if (!(c->attn_s > 0 && c->attn_s < 1e-6) || !(c->attn_pp_s > 0 && c->attn_pp_s < 1e-6))
+			c->attn_s = c->attn_pp_s = 0; /* a file from before attention was timed */
 		const cJSON *x;
 		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "types"))
 		{
@@ -149,6 +168,12 @@ static void apply(const struct calib *c, const struct sim_weights *w, struct sim
 	e->host_vec = 1.0; /* the matrix-vector benchmark already holds decode's compute limits */
 	e->layer_host_s = c->layer_s;
 	e->token_s = c->token_s;
+	/* prefill as llmcap runs it: micro-batches of 128 tokens, no per-layer
+	 * cost of its own (the fit of the prefill share absorbs it) */
+	e->ubatch = 128;
+	e->layer_host_pp_s = 0;
+	e->attn_host_s = c->attn_s;
+	e->attn_host_pp_s = c->attn_pp_s;
 	e->band = c->band;
 	e->calibrated = 1;
 	char when[32] = "";
@@ -159,9 +184,10 @@ static void apply(const struct calib *c, const struct sim_weights *w, struct sim
 	const struct mdb_qtraits *q = mdb_qtype(w->main_type);
 	snprintf(e->source, sizeof e->source,
 		 "measured: llmcap calibrate on this machine %s, %d threads: %s decode reaches %.0f%% of the "
-		 "probe's read bandwidth, prefill %.0f%% of the compute peak, %.0f us per layer per step",
+		 "probe's read bandwidth, prefill %.0f%% of the compute peak, %.0f us per layer per step%s",
 		 when, c->threads, k >= 0 && q ? q->name : "all types (mean)", 100 * bw, 100 * mm,
-		 c->layer_s * 1e6);
+		 c->layer_s * 1e6, c->attn_s > 0 ? ", attention timed at two context lengths" :
+		 " (attention not timed: calibrated by an older llmcap; rerun llmcap calibrate)");
 }
 
 static int cpu_calibration_apply(const struct hw_spec *h, const struct sim_weights *w, int threads,
@@ -256,6 +282,63 @@ static int predict(const struct hw_spec *h, const struct mdb_model *m, const str
 	wl.gen = gen;
 	char err[256];
 	return sim_predict(h, m, w, &wl, e, p, err, sizeof err);
+}
+
+/* Predicted decode step and prefill times (seconds) of a run. */
+static int pred_times(const struct hw_spec *h, const struct mdb_model *m, const struct sim_weights *w,
+		      const struct sim_eff *e, int prompt, int gen, struct sim_pred *p, double *t_dec,
+		      double *t_pp)
+{
+	if (predict(h, m, w, e, prompt, gen, p) != 0 || !(p->decode_tps > 0) || !(p->prefill_tps > 0))
+		return -1;
+	*t_dec = 1.0 / p->decode_tps;
+	*t_pp = prompt / p->prefill_tps;
+	return 0;
+}
+
+/* The simulator's times are linear in the fixed cost per layer L, the
+ * prefill share's inverse k = 1 / mm (prefill micro-batches of 128 tokens
+ * are compute-bound) and the attention costs a (decode) and b (prefill):
+ *   decode  T = B_d + L x dL + a x dA,   prefill T = B_p + k x dK + b x dB.
+ * Fills those coefficients for one run shape from a few predictions. */
+struct lin { double B_d, dL, dA, B_p, dK, dB; };
+
+static int lin_coeffs(const struct hw_spec *h, const struct mdb_model *m, const struct sim_weights *w,
+		      const struct sim_eff *base, int prompt, int gen, struct sim_pred *p, struct lin *o)
+{
+	const double eps = 1e-30, L1 = 1e-3, A1 = 1e-9;
+	struct sim_eff e = *base;
+	double d0, p0, d1, p1;
+	e.layer_host_s = 0, e.host_mm = 1.0, e.attn_host_s = e.attn_host_pp_s = eps;
+	if (pred_times(h, m, w, &e, prompt, gen, p, &d0, &p0) != 0)
+		return -1;
+	o->B_d = d0;
+	e.layer_host_s = L1;
+	if (pred_times(h, m, w, &e, prompt, gen, p, &d1, &p1) != 0)
+		return -1;
+	o->dL = (d1 - d0) / L1;
+	e.layer_host_s = 0, e.attn_host_s = e.attn_host_pp_s = A1;
+	if (pred_times(h, m, w, &e, prompt, gen, p, &d1, &p1) != 0)
+		return -1;
+	o->dA = (d1 - d0) / A1;
+	o->dB = (p1 - p0) / A1;
+	e.attn_host_s = e.attn_host_pp_s = eps, e.host_mm = 0.5;
+	if (pred_times(h, m, w, &e, prompt, gen, p, &d1, &p1) != 0)
+		return -1;
+	o->dK = p1 - p0; /* k from 1 to 2 */
+	o->B_p = p0 - o->dK;
+	return 0;
+}
+
+/* x, y from x a1 + y b1 = c1, x a2 + y b2 = c2; -1 when singular. */
+static int solve2(double a1, double b1, double c1, double a2, double b2, double c2, double *x, double *y)
+{
+	double det = a1 * b2 - a2 * b1;
+	if (!(fabs(det) > 1e-300))
+		return -1;
+	*x = (c1 * b2 - c2 * b1) / det;
+	*y = (a1 * c2 - a2 * c1) / det;
+	return 0;
 }
 
 static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
@@ -377,29 +460,64 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 		ct->type = types[i];
 		ct->matvec_gbps = b.median_gbps;
 		ct->bw_frac = b.median_gbps / c->read_gbps;
-		/* 2. end to end on a small model: fixed cost per layer from the
-		 * decode time the bandwidth does not explain, prefill efficiency
-		 * from the prompt time */
-		struct run r;
-		struct mdb_model rm;
-		if (run_synth(fit_m, types[i], 4, pool, &kt, 128, 32, &r, &rm, w, err, sizeof err) != 0) {
-			fprintf(stderr, "\nllmcap calibrate: %s\n", err);
-			goto out;
-		}
+		/* 2. end to end on a small model (Llama-3.2-1B's shape, 4 layers,
+		 * prompt 128): the fixed cost per layer is the decode time the
+		 * bandwidth and attention do not explain, the prefill share of the
+		 * peak what explains the prompt time. For the first type (Q4_0) also
+		 * at a prompt of 1024: the attention costs per context position. */
 		struct sim_eff e;
 		sim_eff_default("llmcap", &e, err, sizeof err);
 		e.host_bw = ct->bw_frac;
-		e.host_mm = 1.0;
 		e.host_vec = 1.0;
-		e.layer_host_s = 0;
 		e.token_s = 0;
-		if (predict(h, &rm, w, &e, 128, 32, p) != 0)
-			goto out;
-		double t_meas = 1.0 / r.tg, t_pred = 1.0 / p->decode_tps;
-		ct->layer_s = fmax(0, (t_meas - t_pred) / rm.n_layer);
-		double pp_peak_s = 128.0 / p->prefill_tps;      /* at 100% of the peak */
-		double pp_meas_s = 128.0 / r.pp - ct->layer_s * rm.n_layer;
-		ct->mm_frac = fmin(1.0, fmax(0.01, pp_meas_s > 0 ? pp_peak_s / pp_meas_s : 0.01));
+		e.ubatch = 128;
+		e.layer_host_pp_s = 0;
+		struct run r;
+		struct mdb_model rm;
+		struct lin lc;
+		if (c->n == 0) {
+			struct run r2;
+			struct lin l2;
+			c->attn_prompt[0] = 128, c->attn_prompt[1] = 1024;
+			if (show)
+				fprintf(stderr, "\rcalibrating %-5s (%d of %d), attention at prompt 1024...", q->name,
+					i + 1, nt);
+			if (run_synth(fit_m, types[i], 4, pool, &kt, 1024, 32, &r2, &rm, w, err, sizeof err) != 0 ||
+			    run_synth(fit_m, types[i], 4, pool, &kt, 128, 32, &r, &rm, w, err, sizeof err) != 0) {
+				fprintf(stderr, "\nllmcap calibrate: %s\n", err);
+				goto out;
+			}
+			if (lin_coeffs(h, &rm, w, &e, 128, 32, p, &lc) != 0 ||
+			    lin_coeffs(h, &rm, w, &e, 1024, 32, p, &l2) != 0) {
+				fprintf(stderr, "\nllmcap calibrate: the simulator cannot predict the calibration runs\n");
+				goto out;
+			}
+			double L, a, k, pa;
+			if (solve2(lc.dL, lc.dA, 1.0 / r.tg - lc.B_d, l2.dL, l2.dA, 1.0 / r2.tg - l2.B_d, &L, &a) != 0 ||
+			    solve2(lc.dK, lc.dB, 128.0 / r.pp - lc.B_p, l2.dK, l2.dB, 1024.0 / r2.pp - l2.B_p, &k, &pa) != 0) {
+				fprintf(stderr, "\nllmcap calibrate: the runs at prompts 128 and 1024 do not separate "
+					"attention from the rest; rerun on a quieter machine\n");
+				goto out;
+			}
+			/* noise can push a cost below zero: floor at a thousandth of what the
+			 * longer run's time would allow */
+			c->attn_s = fmax(a, 1e-3 * (1.0 / r2.tg) / l2.dA);
+			c->attn_pp_s = fmax(pa, 1e-3 * (1024.0 / r2.pp) / l2.dB);
+			c->attn_tg[0] = r.tg, c->attn_pp[0] = r.pp;
+			c->attn_tg[1] = r2.tg, c->attn_pp[1] = r2.pp;
+		} else {
+			if (run_synth(fit_m, types[i], 4, pool, &kt, 128, 32, &r, &rm, w, err, sizeof err) != 0) {
+				fprintf(stderr, "\nllmcap calibrate: %s\n", err);
+				goto out;
+			}
+			if (lin_coeffs(h, &rm, w, &e, 128, 32, p, &lc) != 0) {
+				fprintf(stderr, "\nllmcap calibrate: the simulator cannot predict the calibration runs\n");
+				goto out;
+			}
+		}
+		ct->layer_s = fmax(0, (1.0 / r.tg - lc.B_d - c->attn_s * lc.dA) / lc.dL);
+		double kk = (128.0 / r.pp - lc.B_p - c->attn_pp_s * lc.dB) / lc.dK;
+		ct->mm_frac = fmin(1.0, fmax(0.01, kk > 0 ? 1.0 / kk : 1.0));
 		layers[c->n] = ct->layer_s;
 		c->n++;
 	}
@@ -458,6 +576,11 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 			printf("  %-6s %12.1f %13.0f%% %15.0f%% %10.0f\n", mdb_qtype(c->t[i].type)->name,
 			       c->t[i].matvec_gbps, 100 * c->t[i].bw_frac, 100 * c->t[i].mm_frac, c->t[i].layer_s * 1e6);
 		printf("\n  fixed cost per layer per step (median): %.0f us\n", c->layer_s * 1e6);
+		printf("  attention per query head and context position (head size %d; Q4_0 at prompts %d and %d:\n"
+		       "    decode %.1f / %.1f, prefill %.0f / %.0f tokens/s): decode %.2f ns, prefill %.2f ns\n",
+		       fit_m->head_dim, c->attn_prompt[0], c->attn_prompt[1], c->attn_tg[0], c->attn_tg[1],
+		       c->attn_pp[0], c->attn_pp[1], c->attn_s * 4.0 * fit_m->head_dim * 1e9,
+		       c->attn_pp_s * 4.0 * fit_m->head_dim * 1e9);
 		printf("  check on models the fit did not see (prediction error):\n");
 		for (int i = 0; i < c->n_res; i++)
 			printf("    %-30s decode %+6.1f%%  prefill %+6.1f%%\n", c->res_what[i], c->res_decode[i],

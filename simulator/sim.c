@@ -524,7 +524,7 @@ struct step {
 	double ssd_bytes;
 };
 
-struct devwork { double bytes, flops; int layers; };
+struct devwork { double bytes, flops, attn_s; int layers; };
 
 static double layer_cost(const struct sim_eff *e, int gpu, int decode)
 {
@@ -544,6 +544,7 @@ static void finish_dev(const struct ctx *c, const struct devwork *d, int gpu, in
 	else
 		s->t[gpu ? SIM_BOUND_GPU_COMPUTE : SIM_BOUND_HOST_COMPUTE] += tc;
 	s->t[SIM_BOUND_FIXED] += d->layers * layer_cost(c->e, gpu, decode);
+	s->t[gpu ? SIM_BOUND_GPU_COMPUTE : SIM_BOUND_HOST_COMPUTE] += d->attn_s;
 }
 
 /* One step over n tokens per stream (decode: n = 1, B streams; prefill: a
@@ -578,8 +579,16 @@ static void eval_step(const struct ctx *c, const struct cfg *k, int64_t pos, int
 		s->ssd_bytes += lb * k->miss_d;
 		double span = min_ctx(pos + (decode ? 1 : n / 2.0), y->window);
 		double kvread = y->kv_tok * span * B;
-		d->bytes += (decode ? kvread : y->kv_tok * min_ctx(pos + n, y->window)) + 2 * y->state * B;
-		d->flops += 2 * y->dense_p * tokens * kscale + y->attn_fpc * span * tokens;
+		double attn_s = dg ? 0 : decode ? c->e->attn_host_s : c->e->attn_host_pp_s;
+		if (attn_s > 0) {
+			/* measured attention cost per position, KV reads included */
+			d->attn_s += y->attn_fpc * span * tokens * attn_s;
+			d->bytes += 2 * y->state * B;
+			d->flops += 2 * y->dense_p * tokens * kscale;
+		} else {
+			d->bytes += (decode ? kvread : y->kv_tok * min_ctx(pos + n, y->window)) + 2 * y->state * B;
+			d->flops += 2 * y->dense_p * tokens * kscale + y->attn_fpc * span * tokens;
+		}
 		d->layers++;
 		if (prev >= 0 && prev != dg)
 			transitions++, link_bytes += act;
@@ -614,7 +623,7 @@ static void eval_step(const struct ctx *c, const struct cfg *k, int64_t pos, int
 			else
 				s->t[SIM_BOUND_GPU_COMPUTE] += t_off;
 			s->t[SIM_BOUND_FIXED] += dw[0].layers * layer_cost(c->e, 1, 0);
-			dw[0].bytes = dw[0].flops = 0;
+			dw[0].bytes = dw[0].flops = dw[0].attn_s = 0; /* these layers run on the GPU now */
 			dw[0].layers = 0;
 		}
 	}

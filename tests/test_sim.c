@@ -209,6 +209,63 @@ static void test_decode_scales_with_bandwidth(void **state)
 	assert_true(fabs(bytes - want) / want < 0.01);
 }
 
+/* A calibrated CPU attention cost (llmcap calibrate) is added per context
+ * position, in place of the KV bytes, and the weight bytes still stream
+ * as before: decode and prefill times grow by exactly the attention FLOPs
+ * x the cost; sim_decode_weight_bytes counts the tied head. */
+static void test_attention_cost(void **state)
+{
+	(void)state;
+	const struct mdb_model *m = model("llama-3.2-1b");
+	struct sim_weights w;
+	weights(m, "Q8_0", &w);
+	struct hw_spec h;
+	cpu_machine(&h, 64, 50);
+	char err[512];
+	struct sim_eff e;
+	assert_int_equal(sim_eff_default("llmcap", &e, err, sizeof err), 0);
+	e.ubatch = 128;
+	const double a = 3e-11, b = 1e-11;
+	double fpc = 4.0 * m->n_head * m->head_dim * m->n_layer; /* FLOPs per token per position */
+	double td[2], tp[2], td0[2];
+	const int64_t P[2] = {256, 2048};
+	for (int i = 0; i < 2; i++) {
+		struct sim_workload wl;
+		sim_workload_default(&wl);
+		wl.ctx = 4096, wl.prompt = P[i], wl.gen = 1;
+		struct sim_pred p;
+		e.attn_host_s = a, e.attn_host_pp_s = b;
+		assert_int_equal(sim_predict(&h, m, &w, &wl, &e, &p, err, sizeof err), 0);
+		td[i] = 1 / p.decode_tps, tp[i] = P[i] / p.prefill_tps;
+		e.attn_host_s = e.attn_host_pp_s = 0;
+		assert_int_equal(sim_predict(&h, m, &w, &wl, &e, &p, err, sizeof err), 0);
+		td0[i] = 1 / p.decode_tps;
+	}
+	/* decode at depth d: one token over d + 1 positions */
+	double want = fpc * (P[1] - P[0]) * a;
+	assert_true(fabs((td[1] - td[0]) - want) / want < 1e-6);
+	/* without it the KV bytes stream: a smaller growth at this bandwidth */
+	assert_true(td0[1] - td0[0] > 0 && td0[1] - td0[0] < want);
+	/* prefill: micro-batches of 128, each token over its half-batch span */
+	double pos_sum[2] = {0, 0};
+	for (int i = 0; i < 2; i++)
+		for (int64_t s0 = 0; s0 < P[i]; s0 += 128)
+			pos_sum[i] += 128.0 * (s0 + 64);
+	double extra[2];
+	for (int i = 0; i < 2; i++)
+		extra[i] = fpc * pos_sum[i] * b;
+	/* the rest of prefill scales with the tokens */
+	double rest0 = tp[0] - extra[0], rest1 = tp[1] - extra[1];
+	assert_true(fabs(rest1 / rest0 - (double)P[1] / P[0]) < 0.01 * P[1] / P[0]);
+	/* bytes one decode step reads: layers and the tied head, no extra row */
+	double wb = sim_decode_weight_bytes(m, &w);
+	double sum = 0;
+	for (int i = 0; i < m->n_layer; i++)
+		sum += w.layer_bytes[i];
+	assert_int_equal(m->tied_embd, 1);
+	assert_true(fabs(wb - (sum + w.embd_bytes + w.output_bytes)) < 1);
+}
+
 /* MoE: bytes per token follow the active experts. */
 static void test_moe_bytes_follow_active_experts(void **state)
 {
@@ -505,6 +562,7 @@ int main(void)
 		cmocka_unit_test(test_unified_limit),
 		cmocka_unit_test(test_workload_errors),
 		cmocka_unit_test(test_gguf_weights),
+		cmocka_unit_test(test_attention_cost),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
