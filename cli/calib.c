@@ -440,6 +440,15 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 	c->created = (int64_t)time(NULL);
 	c->threads = nth;
 	c->read_gbps = h->host.memory_bandwidth_gbps;
+	/* the shares of bandwidth are of the read bandwidth measured now, with
+	 * these threads (a shared machine's memory moves between runs) */
+	if (!json && isatty(2))
+		fprintf(stderr, "measuring the memory read bandwidth...");
+	double bw_now;
+	if (cli_read_bw_now(nth, &bw_now, err, sizeof err) == 0)
+		c->read_gbps = h->host.memory_bandwidth_gbps = bw_now;
+	else
+		fprintf(stderr, "\nllmcap calibrate: %s; using the cached profile's %.1f GB/s\n", err, c->read_gbps);
 	static const int types[] = {QT_Q4_0, QT_Q4_1, QT_Q5_0, QT_Q8_0, QT_Q4_K, QT_Q5_K, QT_Q6_K, QT_F16};
 	int nt = (int)(sizeof types / sizeof types[0]);
 	int show = !json && isatty(2);
@@ -464,7 +473,8 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 		 * prompt 128): the fixed cost per layer is the decode time the
 		 * bandwidth and attention do not explain, the prefill share of the
 		 * peak what explains the prompt time. For the first type (Q4_0) also
-		 * at a prompt of 1024: the attention costs per context position. */
+		 * at a prompt of P2 (4096, the top of the range verify is held to):
+		 * the attention costs per context position. */
 		struct sim_eff e;
 		sim_eff_default("llmcap", &e, err, sizeof err);
 		e.host_bw = ct->bw_frac;
@@ -476,33 +486,34 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 		struct mdb_model rm;
 		struct lin lc;
 		if (c->n == 0) {
+			const int P2 = 4096;
 			struct run r2;
 			struct lin l2;
-			c->attn_prompt[0] = 128, c->attn_prompt[1] = 1024;
+			c->attn_prompt[0] = 128, c->attn_prompt[1] = P2;
 			if (show)
-				fprintf(stderr, "\rcalibrating %-5s (%d of %d), attention at prompt 1024...", q->name,
-					i + 1, nt);
-			if (run_synth(fit_m, types[i], 4, pool, &kt, 1024, 32, &r2, &rm, w, err, sizeof err) != 0 ||
+				fprintf(stderr, "\rcalibrating %-5s (%d of %d), attention at prompt %d...", q->name,
+					i + 1, nt, P2);
+			if (run_synth(fit_m, types[i], 4, pool, &kt, P2, 32, &r2, &rm, w, err, sizeof err) != 0 ||
 			    run_synth(fit_m, types[i], 4, pool, &kt, 128, 32, &r, &rm, w, err, sizeof err) != 0) {
 				fprintf(stderr, "\nllmcap calibrate: %s\n", err);
 				goto out;
 			}
 			if (lin_coeffs(h, &rm, w, &e, 128, 32, p, &lc) != 0 ||
-			    lin_coeffs(h, &rm, w, &e, 1024, 32, p, &l2) != 0) {
+			    lin_coeffs(h, &rm, w, &e, P2, 32, p, &l2) != 0) {
 				fprintf(stderr, "\nllmcap calibrate: the simulator cannot predict the calibration runs\n");
 				goto out;
 			}
 			double L, a, k, pa;
 			if (solve2(lc.dL, lc.dA, 1.0 / r.tg - lc.B_d, l2.dL, l2.dA, 1.0 / r2.tg - l2.B_d, &L, &a) != 0 ||
-			    solve2(lc.dK, lc.dB, 128.0 / r.pp - lc.B_p, l2.dK, l2.dB, 1024.0 / r2.pp - l2.B_p, &k, &pa) != 0) {
-				fprintf(stderr, "\nllmcap calibrate: the runs at prompts 128 and 1024 do not separate "
-					"attention from the rest; rerun on a quieter machine\n");
+			    solve2(lc.dK, lc.dB, 128.0 / r.pp - lc.B_p, l2.dK, l2.dB, (double)P2 / r2.pp - l2.B_p, &k, &pa) != 0) {
+				fprintf(stderr, "\nllmcap calibrate: the runs at prompts 128 and %d do not separate "
+					"attention from the rest; rerun on a quieter machine\n", P2);
 				goto out;
 			}
 			/* noise can push a cost below zero: floor at a thousandth of what the
 			 * longer run's time would allow */
 			c->attn_s = fmax(a, 1e-3 * (1.0 / r2.tg) / l2.dA);
-			c->attn_pp_s = fmax(pa, 1e-3 * (1024.0 / r2.pp) / l2.dB);
+			c->attn_pp_s = fmax(pa, 1e-3 * ((double)P2 / r2.pp) / l2.dB);
 			c->attn_tg[0] = r.tg, c->attn_pp[0] = r.pp;
 			c->attn_tg[1] = r2.tg, c->attn_pp[1] = r2.pp;
 		} else {
@@ -569,7 +580,7 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 		printf("%s\n", text);
 	} else {
 		printf("Calibration of llmcap's kernels on %s, %d threads (measured)\n", h->name, nth);
-		printf("  probe read bandwidth %.1f GB/s; written to %s\n\n", c->read_gbps, path);
+		printf("  memory read bandwidth %.1f GB/s (measured just before); written to %s\n\n", c->read_gbps, path);
 		printf("  %-6s %12s %14s %16s %10s\n", "type", "matvec GB/s", "of read bw", "prefill of peak",
 		       "us/layer");
 		for (int i = 0; i < c->n; i++)
@@ -607,13 +618,14 @@ const struct cli_cmd cmd_calibrate = {
 	"       calibrate --engine llama.cpp [--llama-bench PATH] [--quick|--full] [--reps R]\n"
 	"                 [--save-runs FILE] [--out FILE] | --from RECORD",
 	"Times llmcap's kernels on this machine: matrix-vector products of every tensor\n"
-	"type far beyond the caches (the share of the probe's read bandwidth decode\n"
-	"reaches), and a small synthetic model end to end (Llama-3.2-1B's shape, first 4\n"
-	"layers: the fixed cost per layer and the share of the compute peak prefill\n"
-	"reaches). The factors are checked on a model the fit did not see (Llama-3.1-8B's\n"
-	"shape, first 2 layers), and those\n"
+	"type far beyond the caches (the share of the read bandwidth, measured just\n"
+	"before, that decode reaches), and a small synthetic model end to end\n"
+	"(Llama-3.2-1B's shape, first 4 layers: the fixed cost per layer and the share\n"
+	"of the compute peak prefill reaches; in Q4_0 also at a prompt of 4096, for the\n"
+	"cost of attention per context position). The factors are checked on a model\n"
+	"the fit did not see (Llama-3.1-8B's shape, first 2 layers), and those\n"
 	"residuals give the error band. Written to $XDG_CACHE_HOME/llmcap/calibration.json;\n"
-	"plan --hw this --engine llmcap and verify use it. About a minute.\n\n"
+	"plan --hw this --engine llmcap and verify use it. One to two minutes.\n\n"
 	"--device gpu measures llmcap's CUDA kernels on the first NVIDIA GPU instead:\n"
 	"matrix-vector products of every type against the GPU's measured bandwidth, the\n"
 	"fixed costs per layer and per token of a decode step and the share of the FP16\n"

@@ -211,6 +211,18 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 		goto out;
 	}
 	int nth = gpu ? 1 : kern_pool_threads(pool);
+	/* the memory of a shared or virtual machine moves between runs: the
+	 * prediction takes the read bandwidth measured now, with these threads */
+	double bw_cached = h->host.memory_bandwidth_gbps, bw_now = NAN;
+	if (!gpu) {
+		if (!json && isatty(2))
+			fprintf(stderr, "measuring the memory read bandwidth...\n");
+		if (cli_read_bw_now(nth, &bw_now, err, sizeof err) == 0)
+			h->host.memory_bandwidth_gbps = bw_now;
+		else
+			fprintf(stderr, "llmcap verify: %s; predicting with the cached profile's %.1f GB/s\n", err,
+				bw_cached);
+	}
 	/* prediction first: engine llmcap, this machine, the threads used */
 	struct sim_eff eff;
 	sim_eff_default("llmcap", &eff, err, sizeof err);
@@ -291,6 +303,9 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 		jnum(me, "decode_gbps", dgbps);
 		jnum(me, "memory_gbps", hw_bw);
 		cJSON_AddStringToObject(me, "memory_gbps_source", probe_src_name(hw_src));
+		jnum(me, "memory_gbps_cached_profile", gpu ? NAN : bw_cached);
+		cJSON_AddStringToObject(me, "memory_gbps_when",
+					gpu ? "probe profile" : isfinite(bw_now) ? "just before the runs" : "probe profile");
 		jnum(me, "decode_bandwidth_share", share);
 		cJSON *ep = cJSON_AddObjectToObject(o, "error_pct");
 		jnum(ep, "prefill", epp);
@@ -341,9 +356,13 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 			printf("  Decode streams %.1f GB/s of weights (computed: %.3f GB read per token x the "
 			       "measured median)", dgbps, wbytes / 1e9);
 			if (isfinite(share))
-				printf(", %.0f%% of the %.1f GB/s %s memory bandwidth the prediction used (%s)",
-				       100 * share, hw_bw, gpu ? "device" : "read", probe_src_name(hw_src));
+				printf(", %.0f%% of the %.1f GB/s %s memory bandwidth the prediction used (%s%s)",
+				       100 * share, hw_bw, gpu ? "device" : "read", probe_src_name(hw_src),
+				       isfinite(bw_now) ? " just before the runs" : " by llmcap probe");
 			printf(".\n");
+			if (isfinite(bw_now))
+				printf("  (the cached probe profile says %.1f GB/s: this machine's memory bandwidth "
+				       "moves by %+.0f%% since)\n", bw_cached, 100 * (bw_now - bw_cached) / bw_cached);
 		}
 		printf("  Assumptions of the prediction:\n");
 		for (int i = 0; i < p->n_assume; i++)

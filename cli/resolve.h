@@ -39,6 +39,13 @@ void cli_model_free(struct cli_model *cm);
 int cli_write_synth(const char *path, const struct mdb_model *m, int type, int n_layer,
 		    uint64_t seed, char *err, size_t errlen);
 
+/* This machine's all-core memory read bandwidth now (GB/s, the probe's
+ * headline figure: best of a quick run's passes) with threads threads (0:
+ * one per core): the memory of a shared or virtual machine moves, so
+ * verify and calibrate measure it beside their runs rather than trust the
+ * cached profile. A few seconds. 0, or -1 (err says why). */
+int cli_read_bw_now(int threads, double *gbps, char *err, size_t errlen);
+
 /* Workload options as parsed (-1 / NULL: not given). */
 struct cli_wl_args {
 	int ctx, depth, prompt, gen, batch;
