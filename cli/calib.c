@@ -215,8 +215,18 @@ int cli_calibration_apply(const struct hw_spec *h, const struct sim_weights *w, 
 
 /* ---- measuring -------------------------------------------------------------- */
 struct run {
-	double pp, tg; /* tokens/s, median of runs */
+	double pp, tg;    /* tokens/s, median of runs */
+	double read_gbps; /* memory read bandwidth, mean of just before and just after */
 };
+
+/* The read bandwidth now with nth threads, or fallback when it cannot be
+ * measured. */
+static double read_now(int nth, double fallback)
+{
+	double g;
+	char err[256];
+	return cli_read_bw_now(nth, &g, err, sizeof err) == 0 ? g : fallback;
+}
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -226,10 +236,13 @@ static int cmp_d(const void *a, const void *b)
 
 /* A synthetic model of m's shape (n_layer layers, type) run end to end:
  * prompt tokens prefill, gen tokens decode, median of 3 after a warm-up.
- * Also returns its weights description for the simulator. */
+ * Also returns its weights description for the simulator, and the memory
+ * read bandwidth around the timing (fallback_gbps when it cannot be
+ * measured). */
 static int run_synth(const struct mdb_model *m, int type, int n_layer, struct kern_pool *pool,
 		     const struct kern_table *kt, int prompt, int gen, struct run *out,
-		     struct mdb_model *run_m, struct sim_weights *w, char *err, size_t errlen)
+		     double fallback_gbps, struct mdb_model *run_m, struct sim_weights *w, char *err,
+		     size_t errlen)
 {
 	char dir[256], path[300];
 	const char *td = getenv("TMPDIR");
@@ -261,7 +274,9 @@ static int run_synth(const struct mdb_model *m, int type, int n_layer, struct ke
 		return -1;
 	}
 	double pp[3], tg[3];
+	double r0 = read_now(kern_pool_threads(pool), fallback_gbps);
 	rc = kern_model_time(km, pool, prompt, gen, 3, pp, tg, err, errlen);
+	out->read_gbps = (r0 + read_now(kern_pool_threads(pool), fallback_gbps)) / 2;
 	kern_model_close(km);
 	if (rc != 0)
 		return -1;
@@ -462,13 +477,15 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 		struct kern_bench b;
 		size_t one = kern_row_bytes(types[i], 4096) * 4096;
 		int n_mats = (int)((256u << 20) / one) + 1;
+		double rb0 = read_now(nth, c->read_gbps);
 		if (kern_bench_matvec(&kt, pool, types[i], 4096, 4096, n_mats, 8, 9, &b, err, sizeof err) != 0) {
 			fprintf(stderr, "\nllmcap calibrate: %s\n", err);
 			goto out;
 		}
+		double rb = (rb0 + read_now(nth, c->read_gbps)) / 2;
 		ct->type = types[i];
 		ct->matvec_gbps = b.median_gbps;
-		ct->bw_frac = b.median_gbps / c->read_gbps;
+		ct->bw_frac = b.median_gbps / rb; /* of the read bandwidth around it */
 		/* 2. end to end on a small model (Llama-3.2-1B's shape, 4 layers,
 		 * prompt 128): the fixed cost per layer is the decode time the
 		 * bandwidth and attention do not explain, the prefill share of the
@@ -493,13 +510,17 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 			if (show)
 				fprintf(stderr, "\rcalibrating %-5s (%d of %d), attention at prompt %d...", q->name,
 					i + 1, nt, P2);
-			if (run_synth(fit_m, types[i], 4, pool, &kt, P2, 32, &r2, &rm, w, err, sizeof err) != 0 ||
-			    run_synth(fit_m, types[i], 4, pool, &kt, 128, 32, &r, &rm, w, err, sizeof err) != 0) {
+			if (run_synth(fit_m, types[i], 4, pool, &kt, P2, 32, &r2, c->read_gbps, &rm, w, err, sizeof err) != 0 ||
+			    run_synth(fit_m, types[i], 4, pool, &kt, 128, 32, &r, c->read_gbps, &rm, w, err, sizeof err) != 0) {
 				fprintf(stderr, "\nllmcap calibrate: %s\n", err);
 				goto out;
 			}
-			if (lin_coeffs(h, &rm, w, &e, 128, 32, p, &lc) != 0 ||
-			    lin_coeffs(h, &rm, w, &e, P2, 32, p, &l2) != 0) {
+			int lrc = (h->host.memory_bandwidth_gbps = r.read_gbps,
+				   lin_coeffs(h, &rm, w, &e, 128, 32, p, &lc));
+			if (lrc == 0)
+				h->host.memory_bandwidth_gbps = r2.read_gbps,
+				lrc = lin_coeffs(h, &rm, w, &e, P2, 32, p, &l2);
+			if (lrc != 0) {
 				fprintf(stderr, "\nllmcap calibrate: the simulator cannot predict the calibration runs\n");
 				goto out;
 			}
@@ -517,10 +538,11 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 			c->attn_tg[0] = r.tg, c->attn_pp[0] = r.pp;
 			c->attn_tg[1] = r2.tg, c->attn_pp[1] = r2.pp;
 		} else {
-			if (run_synth(fit_m, types[i], 4, pool, &kt, 128, 32, &r, &rm, w, err, sizeof err) != 0) {
+			if (run_synth(fit_m, types[i], 4, pool, &kt, 128, 32, &r, c->read_gbps, &rm, w, err, sizeof err) != 0) {
 				fprintf(stderr, "\nllmcap calibrate: %s\n", err);
 				goto out;
 			}
+			h->host.memory_bandwidth_gbps = r.read_gbps;
 			if (lin_coeffs(h, &rm, w, &e, 128, 32, p, &lc) != 0) {
 				fprintf(stderr, "\nllmcap calibrate: the simulator cannot predict the calibration runs\n");
 				goto out;
@@ -545,7 +567,7 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 			fprintf(stderr, "\rchecking on llama-3.1-8b (2 layers) %s...   ", mdb_qtype(chk[i])->name);
 		struct run r;
 		struct mdb_model rm;
-		if (run_synth(chk_m, chk[i], 2, pool, &kt, 256, 32, &r, &rm, w, err, sizeof err) != 0) {
+		if (run_synth(chk_m, chk[i], 2, pool, &kt, 256, 32, &r, c->read_gbps, &rm, w, err, sizeof err) != 0) {
 			fprintf(stderr, "\nllmcap calibrate: %s\n", err);
 			goto out;
 		}
@@ -553,6 +575,7 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 		sim_eff_default("llmcap", &e, err, sizeof err);
 		c->band = 1; /* placeholder while applying */
 		apply(c, w, &e);
+		h->host.memory_bandwidth_gbps = r.read_gbps; /* as verify: the bandwidth around the run */
 		if (predict(h, &rm, w, &e, 256, 32, p) != 0)
 			goto out;
 		int k = c->n_res++;

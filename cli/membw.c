@@ -17,6 +17,7 @@ int cli_read_bw_now(int threads, double *gbps, char *err, size_t errlen)
 	struct probe_options opt = {0};
 	opt.quick = 1;
 	opt.max_threads = threads;
+	opt.mem_read_only = 1;
 	if (probe_identify(p, err, errlen) == 0) {
 		probe_measure_memory(p, &opt);
 		if (p->mem.read.src == PROBE_SRC_MEASURED && p->mem.read.gbps > 0 && isfinite(p->mem.read.gbps)) {
@@ -24,7 +25,7 @@ int cli_read_bw_now(int threads, double *gbps, char *err, size_t errlen)
 			rc = 0;
 		} else {
 			snprintf(err, errlen, "the memory read bandwidth could not be measured%s%s",
-				 p->n_warnings > 0 ? ": " : "", p->n_warnings > 0 ? p->warnings[0] : "");
+				 p->n_warnings > 0 ? ": " : "", p->n_warnings > 0 ? p->warnings[p->n_warnings - 1] : "");
 		}
 	}
 	free(p);

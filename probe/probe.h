@@ -319,6 +319,7 @@ typedef void (*probe_progress_fn)(const char *step, double fraction, void *user)
 
 struct probe_options {
 	int quick;                   /* short passes, smaller arrays: < 5 s */
+	int mem_read_only;           /* probe_measure_memory: the all-core read only */
 	int max_threads;             /* 0: all cores */
 	const char *storage_path;    /* directory to measure; NULL: where models live */
 	const char *storage_file;    /* an existing file to read instead, read-only */

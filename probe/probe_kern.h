@@ -137,6 +137,7 @@ struct probe_mem_plan {
 	uint64_t lat_bytes;          /* pointer-chase buffer */
 	uint64_t lat_loads;          /* dependent loads per pass */
 	int lat_passes;              /* timed chase passes (<= 32) */
+	int read_only;               /* only the all-core read (no latency) */
 };
 
 /* Measures with explicit sizes; fills p->mem (not its sizes) as

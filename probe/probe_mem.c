@@ -545,6 +545,8 @@ int probe_memory_measure_plan(struct probe_profile *p, const struct probe_option
 				    &m->read, &m->copy, &m->triad };
 	double shortest = INFINITY;
 	for (int b = 0; b < 6; b++) {
+		if (plan->read_only && !(blocks[b].kind == BW_READ && blocks[b].all))
+			continue;
 		progress(opt, blocks[b].step, 0.1 + 0.1 * b);
 		run_bw_block(team, c, blocks[b].kind, blocks[b].all, outs[b]);
 		for (int i = 1; i <= c->npass; i++)
@@ -553,7 +555,8 @@ int probe_memory_measure_plan(struct probe_profile *p, const struct probe_option
 	}
 
 	progress(opt, "memory: validating", 0.7);
-	probe_team_run(team, bw_check_fn, c);
+	if (!plan->read_only) /* (a read-only run checks its sums only) */
+		probe_team_run(team, bw_check_fn, c);
 	long bad_sums = 0, bad_values = 0;
 	for (int t = 0; t < T; t++) {
 		bad_sums += c->slots[t].bad_sums;
@@ -570,6 +573,10 @@ int probe_memory_measure_plan(struct probe_profile *p, const struct probe_option
 		probe_warn(p, "memory: shortest pass %.3g s is under 100 clock ticks "
 			   "(%.3g s); bandwidth is imprecise", shortest, tick);
 
+	if (plan->read_only) {
+		rc = 0;
+		goto out;
+	}
 	/* --- latency: in thread 0's arrays when they are large enough --- */
 	progress(opt, "memory: latency", 0.75);
 	const struct big_buf *own = c->solo_private ? &c->solo.buf : &c->shared.buf;
@@ -669,5 +676,6 @@ int probe_measure_memory(struct probe_profile *p, const struct probe_options *op
 	}
 	plan.lat_loads = opt->quick ? (1u << 18) : (1u << 20);
 	plan.lat_passes = opt->quick ? 3 : 9;
+	plan.read_only = opt->mem_read_only;
 	return probe_memory_measure_plan(p, opt, &plan);
 }
