@@ -155,13 +155,14 @@ test: llmcap $(TEST_BIN)
 run: llmcap
 	./llmcap probe
 
-# Both benchmarks run; the target fails when either misses its goal.
+# Every benchmark runs; the target fails when any misses its goal.
 bench: llmcap
 	$(Q)rc=0; python3 bench/bandwidth.py ./llmcap || rc=1; echo; \
 		python3 bench/storage.py ./llmcap || rc=1; echo; \
 		python3 bench/fit.py ./llmcap || rc=1; echo; \
 		python3 bench/tui.py ./llmcap || rc=1; echo; \
 		python3 bench/kernels.py ./llmcap || rc=1; echo; \
+		python3 bench/predict_ctx.py ./llmcap || rc=1; echo; \
 		python3 bench/engine.py || rc=1; exit $$rc
 
 # Sanitizer build in its own tree so normal objects are not mixed in.
