@@ -23,7 +23,9 @@
 
 struct calib_type {
 	int type;
-	double matvec_gbps, bw_frac, mm_frac, layer_s;
+	double matvec_gbps, bw_frac, mm_frac;
+	double matvec_narrow_gbps;   /* 1024 columns */
+	double mm_frac_1b;           /* prefill share measured at width 2048 */
 };
 
 struct calib {
@@ -34,6 +36,9 @@ struct calib {
 	int n;
 	struct calib_type t[MAX_T];
 	double layer_s, token_s, band;
+	/* width terms: a model of hidden size h streams at bw_frac x h / (h +
+	 * bw_k0) and reaches mm_frac x h / (h + mm_k0) of the peak */
+	double bw_k0, mm_k0;
 	/* attention, seconds per attention FLOP (simulator's attn_fpc x
 	 * positions), decode and prefill, from the Q4_0 runs at two prompts */
 	double attn_s, attn_pp_s;
@@ -64,10 +69,12 @@ static char *calib_json(const struct calib *c)
 		cJSON_AddNumberToObject(x, "matvec_gbps", c->t[i].matvec_gbps);
 		cJSON_AddNumberToObject(x, "decode_bandwidth_fraction", c->t[i].bw_frac);
 		cJSON_AddNumberToObject(x, "prefill_compute_fraction", c->t[i].mm_frac);
-		cJSON_AddNumberToObject(x, "layer_s", c->t[i].layer_s);
+		cJSON_AddNumberToObject(x, "matvec_gbps_1024_wide", c->t[i].matvec_narrow_gbps);
 		cJSON_AddItemToArray(ts, x);
 	}
 	cJSON_AddNumberToObject(o, "layer_s", c->layer_s);
+	cJSON_AddNumberToObject(o, "decode_width_k0", c->bw_k0);
+	cJSON_AddNumberToObject(o, "prefill_width_k0", c->mm_k0);
 	cJSON_AddNumberToObject(o, "token_s", c->token_s);
 	cJSON_AddNumberToObject(o, "attention_decode_s_per_flop", c->attn_s);
 	cJSON_AddNumberToObject(o, "attention_prefill_s_per_flop", c->attn_pp_s);
@@ -123,6 +130,12 @@ static int calib_load(struct calib *c)
 		c->layer_s = jget(o, "layer_s");
 		c->token_s = jget(o, "token_s");
 		c->band = jget(o, "error_band");
+		c->bw_k0 = jget(o, "decode_width_k0");
+		c->mm_k0 = jget(o, "prefill_width_k0");
+		if (!(c->bw_k0 >= 0 && c->bw_k0 < 1e5))
+			c->bw_k0 = 0;
+		if (!(c->mm_k0 >= 0 && c->mm_k0 < 1e5))
+			c->mm_k0 = 0;
 		c->attn_s = jget(o, "attention_decode_s_per_flop");
 		c->attn_pp_s = jget(o, "attention_prefill_s_per_flop");
 		if (!(c->attn_s > 0 && c->attn_s < 1e-6) || !(c->attn_pp_s > 0 && c->attn_pp_s < 1e-6))
@@ -174,6 +187,8 @@ static void apply(const struct calib *c, const struct sim_weights *w, struct sim
 	e->layer_host_pp_s = 0;
 	e->attn_host_s = c->attn_s;
 	e->attn_host_pp_s = c->attn_pp_s;
+	e->bw_k0 = c->bw_k0;
+	e->mm_k0 = c->mm_k0;
 	e->band = c->band;
 	e->calibrated = 1;
 	char when[32] = "";
@@ -345,6 +360,17 @@ static int lin_coeffs(const struct hw_spec *h, const struct mdb_model *m, const 
 	return 0;
 }
 
+/* k0 of share(h) = s x h / (h + k0) from the shares at widths h1 < h2
+ * (0 when the narrow one is not lower: no width effect seen). */
+static double width_k0(double share1, int h1, double share2, int h2)
+{
+	double R = share1 / share2;
+	if (!(R > 0) || R >= 1)
+		return 0;
+	double k0 = (double)h1 * h2 * (1 - R) / (R * h2 - h1);
+	return k0 > 0 && k0 < 1e5 ? k0 : R * h2 <= h1 ? 1e5 - 1 : 0;
+}
+
 /* x, y from x a1 + y b1 = c1, x a2 + y b2 = c2; -1 when singular. */
 static int solve2(double a1, double b1, double c1, double a2, double b2, double c2, double *x, double *y)
 {
@@ -445,8 +471,10 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 	}
 	const struct mdb_model *fit_m = mdb_models_find(&models, "llama-3.2-1b");
 	const struct mdb_model *chk_m = mdb_models_find(&models, "llama-3.1-8b");
-	if (!fit_m || !chk_m) {
-		fprintf(stderr, "llmcap calibrate: the built-in catalog lacks llama-3.2-1b or llama-3.1-8b\n");
+	const struct mdb_model *smol_m = mdb_models_find(&models, "smollm2-135m");
+	if (!fit_m || !chk_m || !smol_m) {
+		fprintf(stderr, "llmcap calibrate: the built-in catalog lacks llama-3.2-1b, llama-3.1-8b or "
+			"smollm2-135m\n");
 		goto out;
 	}
 	struct kern_table kt;
@@ -467,31 +495,46 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 	static const int types[] = {QT_Q4_0, QT_Q4_1, QT_Q5_0, QT_Q8_0, QT_Q4_K, QT_Q5_K, QT_Q6_K, QT_F16};
 	int nt = (int)(sizeof types / sizeof types[0]);
 	int show = !json && isatty(2);
-	double layers[MAX_T];
+	double k0s[MAX_T];
 	for (int i = 0; i < nt; i++) {
 		struct calib_type *ct = &c->t[c->n];
 		const struct mdb_qtraits *q = mdb_qtype(types[i]);
 		if (show)
-			fprintf(stderr, "\rcalibrating %-5s (%d of %d)...", q->name, i + 1, nt);
-		/* 1. decode: matrix-vector products streaming far beyond the caches */
-		struct kern_bench b;
+			fprintf(stderr, "\rcalibrating %-5s (%d of %d)...                          ", q->name, i + 1, nt);
+		/* 1. decode: matrix-vector products streaming far beyond the caches,
+		 * 4096 and 1024 columns wide (narrow rows stream at less of the
+		 * bandwidth), over the read bandwidth measured around them */
+		struct kern_bench b, bn;
 		size_t one = kern_row_bytes(types[i], 4096) * 4096;
 		int n_mats = (int)((256u << 20) / one) + 1;
-		double rb0 = read_now(nth, c->read_gbps);
-		if (kern_bench_matvec(&kt, pool, types[i], 4096, 4096, n_mats, 8, 9, &b, err, sizeof err) != 0) {
-			fprintf(stderr, "\nllmcap calibrate: %s\n", err);
-			goto out;
+		/* three rounds, each between two reads of the bandwidth; the median
+		 * of the rounds' shares (a shared machine's memory moves within
+		 * seconds) */
+		double sh[3], shn[3], gw[3], gn[3];
+		for (int k = 0; k < 3; k++) {
+			double rb0 = read_now(nth, c->read_gbps);
+			if (kern_bench_matvec(&kt, pool, types[i], 4096, 4096, n_mats, 8, 5, &b, err, sizeof err) != 0 ||
+			    kern_bench_matvec(&kt, pool, types[i], 16384, 1024, n_mats, 8, 5, &bn, err, sizeof err) != 0) {
+				fprintf(stderr, "\nllmcap calibrate: %s\n", err);
+				goto out;
+			}
+			double rb = (rb0 + read_now(nth, c->read_gbps)) / 2;
+			gw[k] = b.median_gbps, gn[k] = bn.median_gbps;
+			sh[k] = gw[k] / rb, shn[k] = gn[k] / rb;
 		}
-		double rb = (rb0 + read_now(nth, c->read_gbps)) / 2;
+		qsort(sh, 3, sizeof *sh, cmp_d);
+		qsort(shn, 3, sizeof *shn, cmp_d);
+		qsort(gw, 3, sizeof *gw, cmp_d);
+		qsort(gn, 3, sizeof *gn, cmp_d);
 		ct->type = types[i];
-		ct->matvec_gbps = b.median_gbps;
-		ct->bw_frac = b.median_gbps / rb; /* of the read bandwidth around it */
-		/* 2. end to end on a small model (Llama-3.2-1B's shape, 4 layers,
-		 * prompt 128): the fixed cost per layer is the decode time the
-		 * bandwidth and attention do not explain, the prefill share of the
-		 * peak what explains the prompt time. For the first type (Q4_0) also
-		 * at a prompt of P2 (4096, the top of the range verify is held to):
-		 * the attention costs per context position. */
+		ct->matvec_gbps = gw[1];
+		ct->matvec_narrow_gbps = gn[1];
+		k0s[c->n] = width_k0(shn[1], 1024, sh[1], 4096);
+		ct->bw_frac = sh[1]; /* at 4096 wide until the width term is known */
+		/* 2. prefill share on a small model end to end (Llama-3.2-1B's shape,
+		 * 4 layers, prompt 128); for the first type (Q4_0) also at a prompt
+		 * of P2 (4096, the top of the range verify is held to): the cost of
+		 * attention per context position, decode and prefill */
 		struct sim_eff e;
 		sim_eff_default("llmcap", &e, err, sizeof err);
 		e.host_bw = ct->bw_frac;
@@ -502,6 +545,15 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 		struct run r;
 		struct mdb_model rm;
 		struct lin lc;
+		if (run_synth(fit_m, types[i], 4, pool, &kt, 128, 32, &r, c->read_gbps, &rm, w, err, sizeof err) != 0) {
+			fprintf(stderr, "\nllmcap calibrate: %s\n", err);
+			goto out;
+		}
+		h->host.memory_bandwidth_gbps = r.read_gbps;
+		if (lin_coeffs(h, &rm, w, &e, 128, 32, p, &lc) != 0) {
+			fprintf(stderr, "\nllmcap calibrate: the simulator cannot predict the calibration runs\n");
+			goto out;
+		}
 		if (c->n == 0) {
 			const int P2 = 4096;
 			struct run r2;
@@ -510,23 +562,20 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 			if (show)
 				fprintf(stderr, "\rcalibrating %-5s (%d of %d), attention at prompt %d...", q->name,
 					i + 1, nt, P2);
-			if (run_synth(fit_m, types[i], 4, pool, &kt, P2, 32, &r2, c->read_gbps, &rm, w, err, sizeof err) != 0 ||
-			    run_synth(fit_m, types[i], 4, pool, &kt, 128, 32, &r, c->read_gbps, &rm, w, err, sizeof err) != 0) {
+			if (run_synth(fit_m, types[i], 4, pool, &kt, P2, 32, &r2, c->read_gbps, &rm, w, err,
+				      sizeof err) != 0) {
 				fprintf(stderr, "\nllmcap calibrate: %s\n", err);
 				goto out;
 			}
-			int lrc = (h->host.memory_bandwidth_gbps = r.read_gbps,
-				   lin_coeffs(h, &rm, w, &e, 128, 32, p, &lc));
-			if (lrc == 0)
-				h->host.memory_bandwidth_gbps = r2.read_gbps,
-				lrc = lin_coeffs(h, &rm, w, &e, P2, 32, p, &l2);
-			if (lrc != 0) {
+			h->host.memory_bandwidth_gbps = r2.read_gbps;
+			if (lin_coeffs(h, &rm, w, &e, P2, 32, p, &l2) != 0) {
 				fprintf(stderr, "\nllmcap calibrate: the simulator cannot predict the calibration runs\n");
 				goto out;
 			}
 			double L, a, k, pa;
 			if (solve2(lc.dL, lc.dA, 1.0 / r.tg - lc.B_d, l2.dL, l2.dA, 1.0 / r2.tg - l2.B_d, &L, &a) != 0 ||
-			    solve2(lc.dK, lc.dB, 128.0 / r.pp - lc.B_p, l2.dK, l2.dB, (double)P2 / r2.pp - l2.B_p, &k, &pa) != 0) {
+			    solve2(lc.dK, lc.dB, 128.0 / r.pp - lc.B_p, l2.dK, l2.dB, (double)P2 / r2.pp - l2.B_p, &k,
+				   &pa) != 0) {
 				fprintf(stderr, "\nllmcap calibrate: the runs at prompts 128 and %d do not separate "
 					"attention from the rest; rerun on a quieter machine\n", P2);
 				goto out;
@@ -537,34 +586,81 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 			c->attn_pp_s = fmax(pa, 1e-3 * ((double)P2 / r2.pp) / l2.dB);
 			c->attn_tg[0] = r.tg, c->attn_pp[0] = r.pp;
 			c->attn_tg[1] = r2.tg, c->attn_pp[1] = r2.pp;
-		} else {
-			if (run_synth(fit_m, types[i], 4, pool, &kt, 128, 32, &r, c->read_gbps, &rm, w, err, sizeof err) != 0) {
-				fprintf(stderr, "\nllmcap calibrate: %s\n", err);
-				goto out;
-			}
-			h->host.memory_bandwidth_gbps = r.read_gbps;
-			if (lin_coeffs(h, &rm, w, &e, 128, 32, p, &lc) != 0) {
-				fprintf(stderr, "\nllmcap calibrate: the simulator cannot predict the calibration runs\n");
-				goto out;
-			}
 		}
-		ct->layer_s = fmax(0, (1.0 / r.tg - lc.B_d - c->attn_s * lc.dA) / lc.dL);
 		double kk = (128.0 / r.pp - lc.B_p - c->attn_pp_s * lc.dB) / lc.dK;
-		ct->mm_frac = fmin(1.0, fmax(0.01, kk > 0 ? 1.0 / kk : 1.0));
-		layers[c->n] = ct->layer_s;
+		ct->mm_frac_1b = fmin(1.0, fmax(0.01, kk > 0 ? 1.0 / kk : 1.0));
 		c->n++;
 	}
-	qsort(layers, (size_t)c->n, sizeof *layers, cmp_d);
-	c->layer_s = layers[c->n / 2];
-	/* each type's prefill fraction again with the common layer cost */
-	c->token_s = 0;
-	/* 3. check on a model the fit did not see: Llama-3.1-8B's shape, its
+	/* the decode width term: the median over the types; each type's share
+	 * of bandwidth is then its share for infinitely wide rows */
+	double k0sorted[MAX_T];
+	memcpy(k0sorted, k0s, sizeof k0sorted);
+	qsort(k0sorted, (size_t)c->n, sizeof *k0sorted, cmp_d);
+	c->bw_k0 = k0sorted[c->n / 2];
+	for (int i = 0; i < c->n; i++)
+		c->t[i].bw_frac *= (4096 + c->bw_k0) / 4096.0;
+	/* 3. the fixed costs and the prefill width term: SmolLM2-135M's shape
+	 * (576 wide) in Q4_0 at 30 and at 4 layers, prompt 128. The 26 layers
+	 * between them cost the fixed cost per layer beyond their bytes; the
+	 * 4-layer run's remainder is the cost per token; its prefill share
+	 * against the 1B's (2048 wide) gives the prefill width term. */
+	{
+		if (show)
+			fprintf(stderr, "\rcalibrating fixed costs (smollm2-135m shape, 30 and 4 layers)...");
+		struct run r30, r4;
+		struct mdb_model m30, m4;
+		struct sim_weights *w4 = calloc(1, sizeof *w4);
+		if (!w4) {
+			fprintf(stderr, "\nllmcap calibrate: out of memory\n");
+			goto out;
+		}
+		int rrc = run_synth(smol_m, QT_Q4_0, smol_m->n_layer, pool, &kt, 128, 32, &r30, c->read_gbps, &m30, w,
+				    err, sizeof err);
+		if (rrc == 0)
+			rrc = run_synth(smol_m, QT_Q4_0, 4, pool, &kt, 128, 32, &r4, c->read_gbps, &m4, w4, err,
+					sizeof err);
+		if (rrc != 0) {
+			free(w4);
+			fprintf(stderr, "\nllmcap calibrate: %s\n", err);
+			goto out;
+		}
+		struct sim_eff e;
+		sim_eff_default("llmcap", &e, err, sizeof err);
+		e.host_bw = c->t[0].bw_frac; /* Q4_0 */
+		e.bw_k0 = c->bw_k0;
+		e.host_vec = 1.0;
+		e.token_s = 0;
+		e.ubatch = 128;
+		e.layer_host_pp_s = 0;
+		struct lin l30, l4;
+		h->host.memory_bandwidth_gbps = r30.read_gbps;
+		rrc = lin_coeffs(h, &m30, w, &e, 128, 32, p, &l30);
+		h->host.memory_bandwidth_gbps = r4.read_gbps;
+		if (rrc == 0)
+			rrc = lin_coeffs(h, &m4, w4, &e, 128, 32, p, &l4);
+		free(w4);
+		if (rrc != 0) {
+			fprintf(stderr, "\nllmcap calibrate: the simulator cannot predict the calibration runs\n");
+			goto out;
+		}
+		double rest30 = 1.0 / r30.tg - l30.B_d - c->attn_s * l30.dA;
+		double rest4 = 1.0 / r4.tg - l4.B_d - c->attn_s * l4.dA;
+		c->layer_s = fmax(0, (rest30 - rest4) / (l30.dL - l4.dL));
+		c->token_s = fmax(0, rest4 - c->layer_s * l4.dL);
+		double kk = (128.0 / r30.pp - l30.B_p - c->attn_pp_s * l30.dB) / l30.dK;
+		double mm576 = fmin(1.0, fmax(0.01, kk > 0 ? 1.0 / kk : 1.0));
+		c->mm_k0 = width_k0(mm576, smol_m->hidden, c->t[0].mm_frac_1b, fit_m->hidden);
+		for (int i = 0; i < c->n; i++)
+			c->t[i].mm_frac = fmin(1.0, c->t[i].mm_frac_1b * (fit_m->hidden + c->mm_k0) / fit_m->hidden);
+	}
+	/* 4. check on a model the fit did not see: Llama-3.1-8B's shape, its
 	 * first 2 layers, Q4_0 and Q8_0 */
 	static const int chk[] = {QT_Q4_0, QT_Q8_0};
 	double worst = 0;
 	for (int i = 0; i < 2; i++) {
 		if (show)
-			fprintf(stderr, "\rchecking on llama-3.1-8b (2 layers) %s...   ", mdb_qtype(chk[i])->name);
+			fprintf(stderr, "\rchecking on llama-3.1-8b (2 layers) %s...                         ",
+				mdb_qtype(chk[i])->name);
 		struct run r;
 		struct mdb_model rm;
 		if (run_synth(chk_m, chk[i], 2, pool, &kt, 256, 32, &r, c->read_gbps, &rm, w, err, sizeof err) != 0) {
@@ -604,12 +700,15 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 	} else {
 		printf("Calibration of llmcap's kernels on %s, %d threads (measured)\n", h->name, nth);
 		printf("  memory read bandwidth %.1f GB/s (measured just before); written to %s\n\n", c->read_gbps, path);
-		printf("  %-6s %12s %14s %16s %10s\n", "type", "matvec GB/s", "of read bw", "prefill of peak",
-		       "us/layer");
+		printf("  %-6s %12s %12s %14s %16s\n", "type", "matvec GB/s", "1024 wide", "of read bw", "prefill of peak");
 		for (int i = 0; i < c->n; i++)
-			printf("  %-6s %12.1f %13.0f%% %15.0f%% %10.0f\n", mdb_qtype(c->t[i].type)->name,
-			       c->t[i].matvec_gbps, 100 * c->t[i].bw_frac, 100 * c->t[i].mm_frac, c->t[i].layer_s * 1e6);
-		printf("\n  fixed cost per layer per step (median): %.0f us\n", c->layer_s * 1e6);
+			printf("  %-6s %12.1f %12.1f %13.0f%% %15.0f%%\n", mdb_qtype(c->t[i].type)->name,
+			       c->t[i].matvec_gbps, c->t[i].matvec_narrow_gbps, 100 * c->t[i].bw_frac,
+			       100 * c->t[i].mm_frac);
+		printf("\n  (shares for wide rows: a model of hidden size h streams at the share x h / (h + %.0f)\n"
+		       "   and reaches the prefill share x h / (h + %.0f))\n", c->bw_k0, c->mm_k0);
+		printf("  fixed costs (smollm2-135m shape, 30 and 4 layers): %.1f us per layer, %.0f us per token\n",
+		       c->layer_s * 1e6, c->token_s * 1e6);
 		printf("  attention per query head and context position (head size %d; Q4_0 at prompts %d and %d:\n"
 		       "    decode %.1f / %.1f, prefill %.0f / %.0f tokens/s): decode %.2f ns, prefill %.2f ns\n",
 		       fit_m->head_dim, c->attn_prompt[0], c->attn_prompt[1], c->attn_tg[0], c->attn_tg[1],
@@ -641,14 +740,16 @@ const struct cli_cmd cmd_calibrate = {
 	"       calibrate --engine llama.cpp [--llama-bench PATH] [--quick|--full] [--reps R]\n"
 	"                 [--save-runs FILE] [--out FILE] | --from RECORD",
 	"Times llmcap's kernels on this machine: matrix-vector products of every tensor\n"
-	"type far beyond the caches (the share of the read bandwidth, measured just\n"
-	"before, that decode reaches), and a small synthetic model end to end\n"
-	"(Llama-3.2-1B's shape, first 4 layers: the fixed cost per layer and the share\n"
-	"of the compute peak prefill reaches; in Q4_0 also at a prompt of 4096, for the\n"
-	"cost of attention per context position). The factors are checked on a model\n"
-	"the fit did not see (Llama-3.1-8B's shape, first 2 layers), and those\n"
+	"type far beyond the caches, 4096 and 1024 columns wide, each between two reads\n"
+	"of the memory bandwidth (the share of it decode reaches, and how narrow rows\n"
+	"lose some); a small synthetic model end to end (Llama-3.2-1B's shape, first 4\n"
+	"layers, prompt 128: the share of the compute peak prefill reaches; in Q4_0 also\n"
+	"at a prompt of 4096: the cost of attention per context position); SmolLM2-135M's\n"
+	"shape at 30 and 4 layers (the fixed costs per layer and per token, and how a\n"
+	"narrow model reaches less of the peak). The factors are checked on a model the\n"
+	"fit did not see (Llama-3.1-8B's shape, first 2 layers), and those\n"
 	"residuals give the error band. Written to $XDG_CACHE_HOME/llmcap/calibration.json;\n"
-	"plan --hw this --engine llmcap and verify use it. One to two minutes.\n\n"
+	"plan --hw this --engine llmcap and verify use it. About two minutes.\n\n"
 	"--device gpu measures llmcap's CUDA kernels on the first NVIDIA GPU instead:\n"
 	"matrix-vector products of every type against the GPU's measured bandwidth, the\n"
 	"fixed costs per layer and per token of a decode step and the share of the FP16\n"
