@@ -396,6 +396,7 @@ static int mat_fill(struct kern_cuda *c, const struct kcu_mat *dm, int64_t row0,
 		p.nblk = n * nb;
 		p.blk_bytes = t->blk_bytes;
 		p.n_seg = t->n_seg;
+		p.qh_order = t->type == QT_Q5_0 ? 1 : t->type == QT_Q5_K ? 2 : 0;
 		for (int s = 0; s < t->n_seg; s++) {
 			const int a = t->seg[s].arr;
 			p.src_off[s] = t->seg[s].off;

@@ -15,12 +15,20 @@
  *
  *   Q4_0  q: 16 B qs per block           s: half d per block
  *   Q4_1  q: 16 B qs                     s: half2 (d, m)
- *   Q5_0  q: 16 B qs                     s: half d        h: u32 qh
+ *   Q5_0  q: 16 B qs                     s: half d        h: u32 qh'ed
  *   Q8_0  q: 32 B qs                     s: half d
  *   Q4_K  q: 128 B qs per super-block    s: 16 B (d, dmin, scales[12])
- *   Q5_K  q: 128 B qs                    s: 16 B as Q4_K  h: 32 B qh
+ *   Q5_K  q: 128 B qs                    s: 16 B as Q4_K  h: 8 x u32 qh'ed
  *   Q6_K  q: 192 B (ql[128], qh[64])     s: 16 B scales   h: half d
  *   F32, F16, BF16: the rows as they are (q only).
+ *
+ * qh'ed: the fifth bits of a 16-byte run of qs, 32 weights (a Q5_0
+ * block; an eighth of a Q5_K super-block, the matrix kernels' unit), in
+ * one u32 ordered for unpacking: the bit of the low nibble of qs byte
+ * 4 k + i is bit 8 i + k, of its high nibble bit 8 i + 4 + k (i, k < 4),
+ * so (w << (4 - k)) & 0x10101010 and (w >> k) & 0x10101010 put them over
+ * the nibbles of qs word k. kcu_repack writes it from GGUF's qh
+ * (kcu_repack.qh_order).
  *
  * Activations read by the matrix kernels: for each token row of `cols`
  * values, int8 quants (xq, cols bytes) and per 32 values a struct kcu_xs
@@ -78,6 +86,8 @@ struct kcu_repack {
 	int n_seg;
 	int src_off[3], len[3];
 	kcu_ptr dst[3];
+	int qh_order;                /* segment 2 is qh: 1 Q5_0, 2 Q5_K (reordered as above) */
+	int pad_;
 };
 
 /* Rows tok[t] (from the step, or row t when step is 0) of a matrix in

@@ -6,6 +6,7 @@
 
 #include <cuda_fp16.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "abi.h"
 
@@ -68,12 +69,6 @@ __device__ __forceinline__ int dp4a(int a, int b, int c)
 	return __dp4a(a, b, c);
 }
 
-/* bits 0..3 of b into bit 4 of bytes 0..3 */
-__device__ __forceinline__ int spread4(unsigned b)
-{
-	return (int)(((b * 0x00204081u) & 0x01010101u) << 4);
-}
-
 /* Lane l of the warp holds value v, element l of a block of 32: the
  * block's int8 quants go to q[0..32) and its scale and quant sums to *xs
  * (d = max|v| / 127, q = round-half-even(v * (1/d)), as ggml's Q8_0). */
@@ -96,6 +91,21 @@ __device__ __forceinline__ void quant32(float v, int lane, int8_t *q, struct kcu
 		r.q_hi = (short)s_hi;
 		*xs = r;
 	}
+}
+
+/* qh'ed order (abi.h): the fifth bits lo, hi of the low and high nibble
+ * of qs byte b (< 16) of a unit, placed in its u32 */
+__device__ __forceinline__ unsigned qh_bits(int b, unsigned lo, unsigned hi)
+{
+	const int k = b >> 2, i = b & 3;
+	return lo << (8 * i + k) | hi << (8 * i + 4 + k);
+}
+
+/* the fifth bit of the low (hi = 0) or high nibble of qs byte b from a
+ * qh'ed word */
+__device__ __forceinline__ int qh_get(unsigned w, int b, int hi)
+{
+	return (int)((w >> (8 * (b & 3) + 4 * hi + (b >> 2))) & 1u);
 }
 
 /* Element e of row r of a matrix in the device layout (abi.h). */
@@ -122,7 +132,7 @@ __device__ __forceinline__ float wval(int type, const uint8_t *q, const uint8_t 
 		if (type == T_Q4_0)
 			return d * (float)(v - 8);
 		const unsigned qh = ((const unsigned *)h)[g];
-		v |= (int)((qh >> j) & 1u) << 4;
+		v |= qh_get(qh, j & 15, j >= 16) << 4;
 		return d * (float)(v - 16);
 	}
 	case T_Q8_0: {
@@ -146,8 +156,10 @@ __device__ __forceinline__ float wval(int type, const uint8_t *q, const uint8_t 
 			scale = (sc[a + 4] & 0xF) | ((sc[a - 4] >> 6) << 4);
 			mn = (sc[a + 4] >> 4) | ((sc[a] >> 6) << 4);
 		}
-		if (type == T_Q5_K)
-			v |= ((h[32 * G + (l & 31)] >> a) & 1) << 4;
+		if (type == T_Q5_K) {   /* unit 2 jj + (l & 31) / 16, byte l & 15 */
+			const unsigned w = ((const unsigned *)h)[8 * G + 2 * jj + ((l & 31) >> 4)];
+			v |= qh_get(w, l & 15, l >= 32) << 4;
+		}
 		return d * (float)scale * (float)v - dmin * (float)mn;
 	}
 	case T_Q6_K: {

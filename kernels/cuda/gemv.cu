@@ -3,18 +3,22 @@
  * and the same for NC tokens at once (prefill), one kernel per weight type
  * and NC in {1, 2, 4, 8}: kcu_gemv_<type>_<NC>.
  *
- * A block of KCU_THREADS threads copies its NC activation rows into
- * shared memory (int8 quants and per-32 scales, or floats), then each warp
- * takes rows of its block's slice (rpb rows) in turn. Within a row, lane l
- * takes the row's "units" l, l + 32, ...: a unit is the weight bytes one
- * lane reads with one 16-byte load (a Q4_0 block of 32 weights, half a
- * Q8_0 block, an eighth of a Q4_K super-block, ...), so consecutive lanes
- * read consecutive 16 bytes and a warp moves 512 contiguous bytes per
- * load. A lane loads UNR units at once (a group), and the next group
- * (of the row or of the warp's next row) is requested before the current
- * one is used: 2 x UNR loads in flight per lane. Quantized weights are dotted with the int8 activations by
- * dp4a (4 products per instruction) and scaled per block; float weights
- * by FMA. The warp's partial sums are reduced by shuffles.
+ * A block of KCU_THREADS threads requests its first weights, waits for
+ * the previous kernel (programmatic dependent launch), copies its NC
+ * activation rows into shared memory by cp.async (int8 quants and per-32
+ * scales, or floats), then each warp takes rows of its block's slice (rpb
+ * rows) in turn. Within a row, lane l takes the row's "units" l, l + 32,
+ * ...: a unit is the weight bytes one lane reads with one 16-byte load (a
+ * Q4_0 block of 32 weights, half a Q8_0 block, an eighth of a Q4_K
+ * super-block, a quarter of a Q6_K one, ...), so consecutive lanes read
+ * consecutive 16 bytes and a warp moves 512 contiguous bytes per load. A
+ * lane loads UNR units at once (a group); the group D - 1 ahead (of the
+ * row or of the warp's next row) is requested before the current one is
+ * used: D x UNR loads in flight per lane while it waits, D = 3 for the
+ * quantized types, 2 for the float ones. Quantized weights are dotted
+ * with the int8 activations by dp4a (4 products per instruction) and
+ * scaled per block; float weights by FMA. The warp's partial sums are
+ * reduced by shuffles.
  *
  * Weights are read once (ld.global.nc); every unit's byte layout is in
  * abi.h; the math per type follows ggml's dequantize_row_* (see each
@@ -22,6 +26,25 @@
  */
 #include "common.cuh"
 
+/* Units per lane per load group, and the types (bits in GEMV_ALL below)
+ * with three groups in flight rather than two; each measured on an H100
+ * (bench/cuda_notes.md). -D overrides time variants against each other
+ * (scripts/cuda-gemv-ab.sh). */
+#ifndef KCU_UNR_Q
+#define KCU_UNR_Q 4             /* Q4_0, Q4_1, Q5_0, Q8_0 */
+#endif
+#ifndef KCU_UNR_Q4K
+#define KCU_UNR_Q4K 4
+#endif
+#ifndef KCU_UNR_Q5K
+#define KCU_UNR_Q5K 4
+#endif
+#ifndef KCU_UNR_Q6K
+#define KCU_UNR_Q6K 1
+#endif
+#ifndef KCU_DEPTH3
+#define KCU_DEPTH3 0x7F         /* all quantized types */
+#endif
 
 template <int NC>
 struct acts {
@@ -51,10 +74,22 @@ __device__ __forceinline__ float2 half2f(unsigned u)
 	return __half22float2(*(const __half2 *)&u);
 }
 
+/* 16 bytes of qs and their fifth bits (qh'ed, abi.h) into the 5-bit
+ * weights of the low (lo) and high (hi) nibbles, a byte each */
+__device__ __forceinline__ void q5_unpack(const int4 &q, unsigned qh, int *lo, int *hi)
+{
+	const unsigned qv[4] = {(unsigned)q.x, (unsigned)q.y, (unsigned)q.z, (unsigned)q.w};
+#pragma unroll
+	for (int k = 0; k < 4; k++) {
+		lo[k] = (int)((qv[k] & M4) | ((qh << (4 - k)) & 0x10101010u));
+		hi[k] = (int)(((qv[k] >> 4) & M4) | ((qh >> k) & 0x10101010u));
+	}
+}
+
 /* ---- per-type traits: UW weights per unit, load, dot ------------------ */
 
 struct TQ4_0 {
-	static constexpr int UW = 32, UNR = 4, QUANT = 1;
+	static constexpr int UW = 32, UNR = KCU_UNR_Q, QUANT = 1;
 	struct W { int4 q; float d; };
 	static __device__ __forceinline__ W load(const kcu_gemv &p, size_t g)
 	{
@@ -90,7 +125,7 @@ struct TQ4_0 {
 };
 
 struct TQ4_1 {
-	static constexpr int UW = 32, UNR = 4, QUANT = 1;
+	static constexpr int UW = 32, UNR = KCU_UNR_Q, QUANT = 1;
 	struct W { int4 q; float2 dm; };
 	static __device__ __forceinline__ W load(const kcu_gemv &p, size_t g)
 	{
@@ -126,7 +161,7 @@ struct TQ4_1 {
 };
 
 struct TQ5_0 {
-	static constexpr int UW = 32, UNR = 4, QUANT = 1;
+	static constexpr int UW = 32, UNR = KCU_UNR_Q, QUANT = 1;
 	struct W { int4 q; unsigned qh; float d; };
 	static __device__ __forceinline__ W load(const kcu_gemv &p, size_t g)
 	{
@@ -139,13 +174,8 @@ struct TQ5_0 {
 	template <int NC>
 	static __device__ __forceinline__ void dot(const W &w, int u, const acts<NC> &a, float *acc)
 	{
-		const int qv[4] = {w.q.x, w.q.y, w.q.z, w.q.w};
 		int lo[4], hi[4];
-#pragma unroll
-		for (int k = 0; k < 4; k++) {
-			lo[k] = (qv[k] & (int)M4) | spread4((w.qh >> (4 * k)) & 0xFu);
-			hi[k] = ((qv[k] >> 4) & (int)M4) | spread4((w.qh >> (16 + 4 * k)) & 0xFu);
-		}
+		q5_unpack(w.q, w.qh, lo, hi);
 #pragma unroll
 		for (int c = 0; c < NC; c++) {
 			if (c >= a.nt)
@@ -168,7 +198,7 @@ struct TQ5_0 {
 
 /* Q8_0: a unit is half a block (16 weights) */
 struct TQ8_0 {
-	static constexpr int UW = 16, UNR = 4, QUANT = 1;
+	static constexpr int UW = 16, UNR = KCU_UNR_Q, QUANT = 1;
 	struct W { int4 q; float d; };
 	static __device__ __forceinline__ W load(const kcu_gemv &p, size_t g)
 	{
@@ -199,54 +229,52 @@ struct TQ8_0 {
  * weights 64 j + 16 h + k of sub-block 2 j, high nibbles 64 j + 32 + 16 h
  * + k of sub-block 2 j + 1 (k < 16); Q5_K's fifth bit is bit 2 j (2 j + 1)
  * of qh[16 h + k]. */
-__device__ __forceinline__ void k4_scale_min(const int4 &m, int a, int &sc, int &mn)
+/* Q4_K / Q5_K: the 6-bit scales and mins of sub-blocks 2 j and 2 j + 1
+ * from the super-block's 16 bytes (d, dmin, scales[12]), without branches
+ * (j differs between the lanes of a warp) */
+__device__ __forceinline__ void k4_scale_min2(const int4 &m, int j, int &sa, int &ma, int &sb, int &mb)
 {
 	const unsigned w0 = (unsigned)m.y, w1 = (unsigned)m.z, w2 = (unsigned)m.w;
-	unsigned s, n;
-	if (a < 4) {
-		s = w0 & 0x3f3f3f3fu;
-		n = w1 & 0x3f3f3f3fu;
-	} else {
-		s = (w2 & 0x0f0f0f0fu) | (((w0 >> 6) & 0x03030303u) << 4);
-		n = ((w2 >> 4) & 0x0f0f0f0fu) | (((w1 >> 6) & 0x03030303u) << 4);
-	}
-	sc = (int)((s >> (8 * (a & 3))) & 0xFFu);
-	mn = (int)((n >> (8 * (a & 3))) & 0xFFu);
+	const bool low = j < 2;
+	const unsigned s = low ? w0 & 0x3f3f3f3fu : (w2 & 0x0f0f0f0fu) | ((w0 >> 2) & 0x30303030u);
+	const unsigned n = low ? w1 & 0x3f3f3f3fu : ((w2 >> 4) & 0x0f0f0f0fu) | ((w1 >> 2) & 0x30303030u);
+	const int sh = 16 * (j & 1);
+	sa = (int)((s >> sh) & 0xFFu);
+	sb = (int)((s >> (sh + 8)) & 0xFFu);
+	ma = (int)((n >> sh) & 0xFFu);
+	mb = (int)((n >> (sh + 8)) & 0xFFu);
 }
 
 template <int Q5>
 struct TQK {
-	static constexpr int UW = 32, UNR = Q5 ? 2 : 4, QUANT = 1;
-	struct W { int4 q; int4 meta; int4 qh; };
+	static constexpr int UW = 32, UNR = Q5 ? KCU_UNR_Q5K : KCU_UNR_Q4K, QUANT = 1;
+	struct W { int4 q; int4 meta; unsigned qh; };
 	static __device__ __forceinline__ W load(const kcu_gemv &p, size_t g)
 	{
 		W w;
 		w.q = ld16(p.q + 16 * g);
 		w.meta = ld16(p.s + 16 * (g >> 3));
-		if (Q5)
-			w.qh = ld16(p.h + 32 * (g >> 3) + 16 * (g & 1));
+		w.qh = Q5 ? __ldg((const unsigned *)p.h + g) : 0u;
 		return w;
 	}
 	template <int NC>
 	static __device__ __forceinline__ void dot(const W &w, int u, const acts<NC> &a, float *acc)
 	{
 		const int i = u & 7, j = i >> 1, h = i & 1;
-		const int qv[4] = {w.q.x, w.q.y, w.q.z, w.q.w};
-		const int hv[4] = {w.qh.x, w.qh.y, w.qh.z, w.qh.w};
 		int lo[4], hi[4];
+		if (Q5) {
+			q5_unpack(w.q, w.qh, lo, hi);
+		} else {
+			const int qv[4] = {w.q.x, w.q.y, w.q.z, w.q.w};
 #pragma unroll
-		for (int k = 0; k < 4; k++) {
-			lo[k] = qv[k] & (int)M4;
-			hi[k] = (qv[k] >> 4) & (int)M4;
-			if (Q5) {
-				lo[k] |= (int)((((unsigned)hv[k] >> (2 * j)) & 0x01010101u) << 4);
-				hi[k] |= (int)((((unsigned)hv[k] >> (2 * j + 1)) & 0x01010101u) << 4);
+			for (int k = 0; k < 4; k++) {
+				lo[k] = qv[k] & (int)M4;
+				hi[k] = (qv[k] >> 4) & (int)M4;
 			}
 		}
 		const float2 dd = half2f((unsigned)w.meta.x);
 		int sa, ma, sb, mb;
-		k4_scale_min(w.meta, 2 * j, sa, ma);
-		k4_scale_min(w.meta, 2 * j + 1, sb, mb);
+		k4_scale_min2(w.meta, j, sa, ma, sb, mb);
 		const int sb0 = u >> 3;                         /* super-block within the row */
 #pragma unroll
 		for (int c = 0; c < NC; c++) {
@@ -276,8 +304,8 @@ struct TQK {
  * give weights 128 n + 32 g + 16 h + k (g < 4, k < 16), scale sc[8 n + h
  * + 2 g]. */
 struct TQ6_K {
-	static constexpr int UW = 64, UNR = 2, QUANT = 1;
-	struct W { int4 a, b, c; int4 sc; float d; };
+	static constexpr int UW = 64, UNR = KCU_UNR_Q6K, QUANT = 1;
+	struct W { int4 a, b, c; uint2 sc; float d; };
 	static __device__ __forceinline__ W load(const kcu_gemv &p, size_t g)
 	{
 		W w;
@@ -287,7 +315,7 @@ struct TQ6_K {
 		w.a = ld16(base + 64 * n + 16 * h);
 		w.b = ld16(base + 64 * n + 32 + 16 * h);
 		w.c = ld16(base + 128 + 32 * n + 16 * h);
-		w.sc = ld16(p.s + 16 * G);
+		w.sc = __ldg((const uint2 *)(p.s + 16 * G + 8 * n));   /* scales 8 n .. 8 n + 7 */
 		w.d = h2f(__ldg((const unsigned short *)p.h + G));
 		return w;
 	}
@@ -306,7 +334,7 @@ struct TQ6_K {
 			q[3][k] = ((B[k] >> 4) & (int)M4) | ((C[k] >> 2) & 0x30303030);
 		}
 		/* scale 8 n + h + 2 g: word 2 n + g / 2, byte h + 2 (g % 2) */
-		const unsigned wlo = (unsigned)(n ? w.sc.z : w.sc.x), whi = (unsigned)(n ? w.sc.w : w.sc.y);
+		const unsigned wlo = w.sc.x, whi = w.sc.y;
 		float sc[4];
 #pragma unroll
 		for (int g = 0; g < 4; g++)
@@ -394,44 +422,52 @@ struct TFloat {
 
 /* ---- the kernel ------------------------------------------------------- */
 
-/* Loads group g of row r: units g * 32 * UNR + lane + 32 k, k < UNR. */
-template <class T>
-__device__ __forceinline__ void load_group(const kcu_gemv &p, int r, int g, int lane, int U,
-					   typename T::W *w)
+/* cp.async (sm_80+): global -> shared without passing through registers;
+ * every copy of a thread is in flight at once until cp_wait(). */
+__device__ __forceinline__ void cp16(void *dst, const void *src)
+{
+	const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+	asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(d), "l"(src) : "memory");
+}
+
+__device__ __forceinline__ void cp8(void *dst, const void *src)
+{
+	const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+	asm volatile("cp.async.ca.shared.global [%0], [%1], 8;" ::"r"(d), "l"(src) : "memory");
+}
+
+__device__ __forceinline__ void cp_wait()
+{
+	asm volatile("cp.async.wait_all;" ::: "memory");
+}
+
+/* The warp's sums of row r (acc) to y (+ bias, + y when accumulating). */
+template <int NC>
+__device__ __forceinline__ void row_out(const kcu_gemv &p, int r, int lane, int col0, int nt, float *acc)
 {
 #pragma unroll
-	for (int k = 0; k < T::UNR; k++) {
-		const int u = g * 32 * T::UNR + lane + 32 * k;
-		if (u < U)
-			w[k] = T::load(p, (size_t)r * U + u);
+	for (int c = 0; c < NC; c++)
+		acc[c] = warp_sum(acc[c]);
+	float *y = (float *)p.y;
+	const float b = p.bias ? ((const float *)p.bias)[r] : 0.0f;
+#pragma unroll
+	for (int c = 0; c < NC; c++) {
+		if (c < nt && lane == c) {
+			float *dst = y + (size_t)(col0 + c) * p.ldy + r;
+			*dst = (p.accumulate ? *dst : 0.0f) + acc[c] + b;
+		}
+		acc[c] = 0.0f;
 	}
 }
 
+/* The block's NC activation rows into shared memory (cp.async: every
+ * copy in flight at once), and where they are; the caller waits
+ * (cp_wait, __syncthreads). */
 template <class T, int NC>
-__device__ __forceinline__ void gemv(const kcu_gemv &p)
+__device__ __forceinline__ acts<NC> stage_acts(const kcu_gemv &p, int tid, int col0, int nt)
 {
 	extern __shared__ __align__(16) unsigned char sm[];
-	constexpr int UNR = T::UNR, NW = KCU_THREADS / 32;
-	const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
 	const int cols = p.cols;
-	const int col0 = blockIdx.y * NC;
-	const int nt = min(NC, p.n_tok - col0);
-	const int U = cols / T::UW;
-	const int G = (U + 32 * UNR - 1) / (32 * UNR);  /* load groups per row */
-	const int r_end = min((int)(blockIdx.x * p.rpb) + p.rpb, p.rows);
-	/* the warp's work: its rows r_begin + warp + NW i, each in G groups;
-	 * group j + 1's loads are issued before group j is used (two groups
-	 * in flight), across rows too */
-	int r = blockIdx.x * p.rpb + warp, g = 0;
-	typename T::W cur[UNR], nxt[UNR];
-	if (r < r_end)
-		load_group<T>(p, r, 0, lane, U, cur);
-	/* the weights are constant: requested before the wait; the
-	 * activations, bias and y may still be being written by the previous
-	 * kernel */
-	pdl_launch();
-	pdl_wait();
-
 	acts<NC> a;
 	a.cols = cols;
 	a.nt = nt;
@@ -441,11 +477,11 @@ __device__ __forceinline__ void gemv(const kcu_gemv &p)
 		const int4 *src = (const int4 *)((const int8_t *)p.xq + (size_t)col0 * cols);
 		const int n16 = nt * cols / 16;
 		for (int i = tid; i < n16; i += KCU_THREADS)
-			((int4 *)xq)[i] = src[i];
+			cp16((int4 *)xq + i, src + i);
 		const uint2 *ss = (const uint2 *)((const struct kcu_xs *)p.xs + (size_t)col0 * (cols / 32));
 		const int n8 = nt * cols / 32;
 		for (int i = tid; i < n8; i += KCU_THREADS)
-			((uint2 *)xs)[i] = ss[i];
+			cp8((uint2 *)xs + i, ss + i);
 		a.xq = xq;
 		a.xs = xs;
 		a.xf = nullptr;
@@ -454,76 +490,125 @@ __device__ __forceinline__ void gemv(const kcu_gemv &p)
 		const float4 *src = (const float4 *)((const float *)p.xf + (size_t)col0 * cols);
 		const int n4 = nt * cols / 4;
 		for (int i = tid; i < n4; i += KCU_THREADS)
-			((float4 *)xf)[i] = src[i];
+			cp16((float4 *)xf + i, src + i);
 		a.xq = nullptr;
 		a.xs = nullptr;
 		a.xf = xf;
 	}
+	return a;
+}
+
+/* One warp per row (rows r0, r0 + NW, ...), each row in G groups (the
+ * last part-empty where a row is not a whole number of groups); the
+ * group D - 1 ahead is requested before the current one is used (D - 1
+ * groups in flight while it is, D while waiting for it); the first D - 1
+ * before the wait on the previous kernel. */
+template <class T>
+__device__ __forceinline__ void load_group_row(const kcu_gemv &p, int r, int g, int lane, int U,
+					       typename T::W *w)
+{
+#pragma unroll
+	for (int k = 0; k < T::UNR; k++) {
+		const int u = g * 32 * T::UNR + lane + 32 * k;
+		if (u < U)
+			w[k] = T::load(p, (size_t)r * U + u);
+	}
+}
+
+__device__ __forceinline__ void next_group(int &r, int &g, int G)
+{
+	if (++g == G) {
+		g = 0;
+		r += KCU_THREADS / 32;
+	}
+}
+
+template <class T, int NC, int D>
+__device__ __forceinline__ void gemv_row(const kcu_gemv &p)
+{
+	constexpr int UNR = T::UNR;
+	const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+	const int col0 = blockIdx.y * NC;
+	const int nt = min(NC, p.n_tok - col0);
+	const int U = p.cols / T::UW;
+	const int G = (U + 32 * UNR - 1) / (32 * UNR);
+	const int r_end = min((int)(blockIdx.x * p.rpb) + p.rpb, p.rows);
+	/* (r, g): the group in cur; (r1, g1) in nxt; (r2, g2) in nx2 (D 3) */
+	int r = blockIdx.x * p.rpb + warp, g = 0;
+	int r1 = r, g1 = 0;
+	next_group(r1, g1, G);
+	int r2 = r1, g2 = g1;
+	typename T::W cur[UNR], nxt[UNR], nx2[UNR];
+	if (r < r_end)
+		load_group_row<T>(p, r, 0, lane, U, cur);
+	if (D == 3 && r1 < r_end)
+		load_group_row<T>(p, r1, g1, lane, U, nxt);
+	pdl_launch();
+	pdl_wait();
+	const acts<NC> a = stage_acts<T, NC>(p, tid, col0, nt);
+	cp_wait();
 	__syncthreads();
 	if (r >= r_end)
 		return;
-
 	float acc[NC];
 #pragma unroll
 	for (int c = 0; c < NC; c++)
 		acc[c] = 0.0f;
 	for (;;) {
-		int nr = r, ng = g + 1;
-		if (ng == G) {
-			ng = 0;
-			nr = r + NW;
+		if (D == 2) {
+			if (r1 < r_end)
+				load_group_row<T>(p, r1, g1, lane, U, nxt);
+		} else {
+			next_group(r2, g2, G);
+			if (r2 < r_end)
+				load_group_row<T>(p, r2, g2, lane, U, nx2);
 		}
-		const bool more = nr < r_end;
-		if (more)
-			load_group<T>(p, nr, ng, lane, U, nxt);
 #pragma unroll
 		for (int k = 0; k < UNR; k++) {
 			const int u = g * 32 * UNR + lane + 32 * k;
 			if (u < U)
 				T::template dot<NC>(cur[k], u, a, acc);
 		}
-		if (ng == 0) {   /* row r is done */
-#pragma unroll
-			for (int c = 0; c < NC; c++)
-				acc[c] = warp_sum(acc[c]);
-			float *y = (float *)p.y;
-			const float b = p.bias ? ((const float *)p.bias)[r] : 0.0f;
-#pragma unroll
-			for (int c = 0; c < NC; c++) {
-				if (c < nt && lane == c) {
-					float *dst = y + (size_t)(col0 + c) * p.ldy + r;
-					*dst = (p.accumulate ? *dst : 0.0f) + acc[c] + b;
-				}
-				acc[c] = 0.0f;
-			}
-		}
-		if (!more)
+		if (g1 == 0)   /* row r is done */
+			row_out<NC>(p, r, lane, col0, nt, acc);
+		if (r1 >= r_end)
 			break;
 #pragma unroll
-		for (int k = 0; k < UNR; k++)
+		for (int k = 0; k < UNR; k++) {
 			cur[k] = nxt[k];
-		r = nr;
-		g = ng;
+			if (D == 3)
+				nxt[k] = nx2[k];
+		}
+		r = r1;
+		g = g1;
+		next_group(r1, g1, G);
 	}
 }
 
-/* at most 128 registers, 2 blocks (16 warps) per SM. Measured slower on
+/* At most 128 registers, 2 blocks (16 warps) per SM. Measured slower on
  * an H100 (bench/cuda_notes.md): an 80-register cap (3 blocks per SM;
- * Q4_0 80% -> 65% of the copy bandwidth, Q4_K 80% -> 52%), and requesting
- * two load groups before the wait on the previous kernel (128 registers,
- * Q4_0 80% -> 73%, Q4_K 80% -> 65%) */
-#define GEMV(name, T, NC) \
+ * Q4_0 80% -> 65% of the copy bandwidth, Q4_K 80% -> 52%); a slice
+ * stream across each warp's rows (no part-empty group where a row ends)
+ * helped only Q4_0 on 14336-wide rows with two groups in flight, and
+ * nothing with three. */
+#define GEMV(name, T, NC, BIT) \
 	extern "C" __global__ void __launch_bounds__(KCU_THREADS, 2) kcu_gemv_##name##_##NC(kcu_gemv p) \
-	{ gemv<T, NC>(p); }
-#define GEMV_ALL(name, T) GEMV(name, T, 1) GEMV(name, T, 2) GEMV(name, T, 4) GEMV(name, T, 8)
+	{ \
+		if (KCU_DEPTH3 & (BIT)) \
+			gemv_row<T, NC, 3>(p); \
+		else \
+			gemv_row<T, NC, 2>(p); \
+	}
+#define GEMV_ALL(name, T, BIT) GEMV(name, T, 1, BIT) GEMV(name, T, 2, BIT) GEMV(name, T, 4, BIT) \
+	GEMV(name, T, 8, BIT)
 
-GEMV_ALL(q4_0, TQ4_0)
-GEMV_ALL(q4_1, TQ4_1)
-GEMV_ALL(q5_0, TQ5_0)
-GEMV_ALL(q8_0, TQ8_0)
-GEMV_ALL(q4_K, TQK<0>)
-GEMV_ALL(q5_K, TQK<1>)
-GEMV_ALL(q6_K, TQ6_K)
-GEMV_ALL(f32, TFloat<T_F32>)
-GEMV_ALL(f16, TFloat<T_F16>)
-GEMV_ALL(bf16, TFloat<T_BF16>)
+GEMV_ALL(q4_0, TQ4_0, 1)
+GEMV_ALL(q4_1, TQ4_1, 2)
+GEMV_ALL(q5_0, TQ5_0, 4)
+GEMV_ALL(q8_0, TQ8_0, 8)
+GEMV_ALL(q4_K, TQK<0>, 16)
+GEMV_ALL(q5_K, TQK<1>, 32)
+GEMV_ALL(q6_K, TQ6_K, 64)
+GEMV_ALL(f32, TFloat<T_F32>, 128)
+GEMV_ALL(f16, TFloat<T_F16>, 128)
+GEMV_ALL(bf16, TFloat<T_BF16>, 128)

@@ -28,6 +28,24 @@ extern "C" __global__ void kcu_repack(kcu_repack p)
 		for (int i = 0; i < p.len[s]; i++)
 			dst[i] = from[i];
 	}
+	/* qh in the order the matrix kernels unpack (abi.h) */
+	if (p.qh_order == 1) {
+		unsigned qh;
+		memcpy(&qh, src + p.src_off[2], 4);
+		unsigned w = 0;
+		for (int b = 0; b < 16; b++)
+			w |= qh_bits(b, (qh >> b) & 1u, (qh >> (16 + b)) & 1u);
+		memcpy((uint8_t *)p.dst[2] + (size_t)g * 4, &w, 4);
+	} else if (p.qh_order == 2) {
+		const uint8_t *qh = src + p.src_off[2];
+		for (int i = 0; i < 8; i++) {   /* unit i: qs[32 j + 16 h ..], j = i / 2, h = i % 2 */
+			const int j = i >> 1, h = i & 1;
+			unsigned w = 0;
+			for (int b = 0; b < 16; b++)
+				w |= qh_bits(b, (qh[16 * h + b] >> (2 * j)) & 1u, (qh[16 * h + b] >> (2 * j + 1)) & 1u);
+			memcpy((uint8_t *)p.dst[2] + (size_t)g * 32 + 4 * i, &w, 4);
+		}
+	}
 }
 
 extern "C" __global__ void kcu_embed(kcu_embed p)
