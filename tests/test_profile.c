@@ -301,6 +301,69 @@ static void eff_for_machine_and_type(void **state)
 	free(ps);
 }
 
+/* llmcap's own CUDA profile (measured by calibrate --device gpu): used for
+ * a CUDA machine; a CPU-only machine keeps what it had without it (the
+ * written-down defaults, or an llmcap cpu profile where one is shipped). */
+static void llmcap_cuda_profile(void **state)
+{
+	(void)state;
+	struct sim_profiles *ps = malloc(sizeof *ps);
+	struct hw_spec *h = calloc(1, sizeof *h);
+	char err[512] = "";
+	assert_int_equal(sim_profiles_builtin(ps, err, sizeof err), 0);
+	const struct sim_profile *p = sim_profile_find(ps, "llmcap", "cuda");
+	assert_non_null(p);
+	assert_string_equal(p->status, "measured");
+	assert_true(p->machine[0] && p->when[0] && p->engine_version[0]);
+	assert_true(strlen(p->how) > 40);
+	assert_true(p->n_runs >= 6);
+	assert_true(p->max_err > 0 && p->max_err <= 0.10);
+	assert_true(p->band >= 0.10);
+	assert_true(isfinite(p->step_pp_s) && isfinite(p->layer_pp_s));
+	static const int need[] = {QT_Q4_0, QT_Q8_0, QT_Q4_K, QT_Q6_K};
+	double q4 = NAN;
+	for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) {
+		int found = 0;
+		for (int k = 0; k < p->n_types; k++)
+			if (p->t[k].type == need[i]) {
+				found = 1;
+				assert_true(p->t[k].bw > 0.3 && p->t[k].bw <= 1.0);
+				if (need[i] == QT_Q4_0)
+					q4 = p->t[k].bw;
+			}
+		assert_true(found);
+	}
+	/* a CUDA machine of the catalog */
+	struct mdb_hw_catalog hc = {0};
+	assert_int_equal(mdb_hw_catalog_load_builtin(&hc, err, sizeof err), 0);
+	const struct hw_spec *nv = NULL;
+	for (int i = 0; i < hc.n && !nv; i++)
+		for (int a = 0; a < hc.items[i].n_accel; a++)
+			if (!strcmp(hc.items[i].accel[a].backend, "cuda"))
+				nv = &hc.items[i];
+	assert_non_null(nv);
+	struct sim_weights w;
+	assert_int_equal(sim_weights_pure(model("llama-3.1-8b"), QT_Q4_0, &w, err, sizeof err), 0);
+	struct sim_eff e, d;
+	assert_int_equal(sim_eff_from_profiles(ps, "llmcap", nv, &w, &e, err, sizeof err), 0);
+	assert_true(e.gpu_bw == q4);
+	assert_true(e.layer_gpu_s == p->layer_s && e.token_s == p->token_s);
+	assert_non_null(strstr(e.source, "llmcap cuda profile measured"));
+	/* a CPU-only machine: no trace of it */
+	cpu_machine(h);
+	assert_int_equal(sim_eff_from_profiles(ps, "llmcap", h, &w, &e, err, sizeof err), 0);
+	assert_null(strstr(e.source, "cuda profile"));
+	if (!sim_profile_find(ps, "llmcap", "cpu")) {
+		assert_int_equal(sim_eff_default("llmcap", &d, err, sizeof err), 0);
+		assert_true(e.host_bw == d.host_bw && e.host_mm == d.host_mm && e.token_s == d.token_s &&
+			    e.layer_host_s == d.layer_host_s && e.band == d.band);
+		assert_string_equal(e.source, d.source);
+	}
+	mdb_hw_catalog_free(&hc);
+	free(h);
+	free(ps);
+}
+
 static void bad_input(void **state)
 {
 	(void)state;
@@ -407,6 +470,7 @@ int main(void)
 		cmocka_unit_test(refit_h100),
 		cmocka_unit_test(refit_cpu),
 		cmocka_unit_test(eff_for_machine_and_type),
+		cmocka_unit_test(llmcap_cuda_profile),
 		cmocka_unit_test(bad_input),
 		cmocka_unit_test(pure_weights_match_synth_file),
 	};
