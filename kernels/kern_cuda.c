@@ -79,6 +79,7 @@ struct kern_cuda {
 	CUevent ev0, ev1;
 	CUfunction f_gemv[N_WT][N_NC];
 	CUfunction f_repack, f_embed, f_norm, f_rope, f_attn[3], f_glu; /* f_attn: head 64, 128, 256 */
+	CUfunction f_gemm[2][2];      /* more than 8 tokens through the tensor cores: [Q4_0, Q8_0][16, 64 rows a block], or NULL */
 	int sms, cc, smem_optin;
 	int bpsm;                     /* blocks per SM the matrix kernels aim for; 0: as many as fit */
 	int occ[N_WT][N_NC];          /* blocks of each matrix kernel that fit an SM ... */
@@ -251,6 +252,17 @@ int kern_cuda_open(struct kern_cuda **out, int device, char *err, size_t errlen)
 				c->d.cuFuncSetAttribute(c->f_gemv[i][k], CU_FUNC_ATTR_MAX_DYNAMIC_SHARED_SIZE_BYTES,
 							c->smem_optin);
 		}
+	/* the tensor-core prefill kernels (LLMCAP_CUDA_NO_MMA=1: the dp4a
+	 * path for every token count, to time one against the other) */
+	const char *nm = getenv("LLMCAP_CUDA_NO_MMA");
+	if (!(nm && *nm && strcmp(nm, "0") != 0)) {
+		static const char *const gn[2][2] = {{"kcu_gemm_q4_0", "kcu_gemm_q4_0_4"},
+						     {"kcu_gemm_q8_0", "kcu_gemm_q8_0_4"}};
+		for (int i = 0; i < 2; i++)
+			for (int k = 0; k < 2; k++)
+				if (c->d.cuModuleGetFunction(&c->f_gemm[i][k], c->mod_gemv, gn[i][k]) != CUDA_SUCCESS)
+					c->f_gemm[i][k] = NULL;
+	}
 	if (get_fn(c, c->mod_ops, &c->f_repack, "kcu_repack", err, errlen) ||
 	    get_fn(c, c->mod_ops, &c->f_embed, "kcu_embed", err, errlen) ||
 	    get_fn(c, c->mod_ops, &c->f_norm, "kcu_norm", err, errlen) ||
@@ -420,6 +432,29 @@ static int gemv(struct kern_cuda *c, const struct kcu_mat *w, CUdeviceptr xq, CU
 		char *err, size_t errlen)
 {
 	const struct wtype *t = &wtypes[w->wt];
+	/* more than 8 tokens of Q4_0 or Q8_0: the tensor cores, 16 rows by 64
+	 * tokens a block, or 64 rows where that still gives a block per SM
+	 * (gemv.cu, gemm_tc) */
+	const int gi = t->type == QT_Q4_0 ? 0 : t->type == QT_Q8_0 ? 1 : -1;
+	const int big = (w->rows + 63) / 64 >= c->sms;
+	CUfunction fm = n_tok > 8 && gi >= 0 ? c->f_gemm[gi][big] : NULL;
+	if (fm) {
+		struct kcu_gemv p = {0};
+		p.q = w->a[0];
+		p.s = w->a[1];
+		p.rows = (int)w->rows;
+		p.cols = (int)w->cols;
+		p.xq = xq;
+		p.xs = xs;
+		p.n_tok = n_tok;
+		p.y = y;
+		p.ldy = ldy;
+		p.bias = bias;
+		p.accumulate = accumulate;
+		const int rpb = big ? 64 : 16;
+		return launch(c, fm, (unsigned)((w->rows + rpb - 1) / rpb), (unsigned)((n_tok + 63) / 64), 8 * rpb, 0, &p,
+			      "a matrix kernel (tensor cores)", err, errlen);
+	}
 	const size_t per_col = t->quant ? (size_t)w->cols + (size_t)w->cols / 4 : (size_t)w->cols * 4;
 	int k = 0;
 	while (k < N_NC - 1 && nc_of[k] < n_tok)

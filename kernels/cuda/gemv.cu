@@ -612,3 +612,141 @@ GEMV_ALL(q6_K, TQ6_K, 64)
 GEMV_ALL(f32, TFloat<T_F32>, 128)
 GEMV_ALL(f16, TFloat<T_F16>, 128)
 GEMV_ALL(bf16, TFloat<T_BF16>, 128)
+
+/* ---- prefill through the tensor cores: Q4_0 and Q8_0 ------------------- */
+
+/* Y (n_tok x rows) = X W^T for more than 8 tokens: a block of 4 warps
+ * takes 16 rows and 64 tokens (8 tiles of 8 tokens).
+ * Per 32-weight block (one k step), mma.sync m16n8k32 multiplies the
+ * weights' int8 (Q4_0: the nibbles 0..15 as u8; Q8_0: s8) by the
+ * activations' int8 into exact int32 sums, which are scaled as the dp4a
+ * path scales them (d_w d_x (s - 8 sum x) for Q4_0) and added in float.
+ * Fragment layouts (PTX ISA, m16n8k32 .s8): A a0..a3 = rows g, g + 8, g,
+ * g + 8 (g = lane / 4), bytes 4 (lane % 4) + 0..3 and 16 + that; B b0, b1 =
+ * column g, the same bytes; C c0..c3 = rows g, g, g + 8, g + 8, columns 2
+ * (lane % 4) + 0, 1. The weights and activations come through L1 (__ldg).
+ * A block's 4 warps take the same 16 rows and every fourth k step each;
+ * warp 0 adds the others' sums in order (shared memory) and writes. Grid
+ * (ceil(rows / 16), ceil(n_tok / 64)), 128 threads. */
+template <int Q8>
+__device__ __forceinline__ void mma_k32(const unsigned *a, const unsigned *b, int *c)
+{
+	if (Q8)
+		asm volatile("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+			     "{%8,%9}, {%0,%1,%2,%3};"
+			     : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
+			     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+	else
+		asm volatile("mma.sync.aligned.m16n8k32.row.col.s32.u8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+			     "{%8,%9}, {%0,%1,%2,%3};"
+			     : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
+			     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+template <int Q8, int RG>
+__device__ __forceinline__ void gemm_tc(const kcu_gemv &p)
+{
+	constexpr int NT = 8;                     /* token tiles of 8 per warp */
+	const int lane = threadIdx.x & 31, warp = (threadIdx.x >> 5) & 3, rg = threadIdx.x >> 7;
+	const int g = lane >> 2, q = lane & 3;
+	const int nb = p.cols / 32;
+	const int ra = (blockIdx.x * RG + rg) * 16 + g, rb = ra + 8;
+	const int ra_c = min(ra, p.rows - 1), rb_c = min(rb, p.rows - 1);   /* clamped: loads stay inside */
+	const int t0 = blockIdx.y * 64;
+	pdl_launch();
+	pdl_wait();
+	const int8_t *xq = (const int8_t *)p.xq;
+	const struct kcu_xs *xs = (const struct kcu_xs *)p.xs;
+	/* the tokens of this lane's B columns (g) and C columns (2 q, 2 q + 1), per tile */
+	int tb[NT], tc0[NT], tc1[NT];
+#pragma unroll
+	for (int j = 0; j < NT; j++) {
+		tb[j] = t0 + 8 * j + g;
+		tc0[j] = t0 + 8 * j + 2 * q;
+		tc1[j] = tc0[j] + 1;
+	}
+	float acc[NT][4];
+#pragma unroll
+	for (int j = 0; j < NT; j++)
+		acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = 0.0f;
+#pragma unroll 2
+	for (int b = warp; b < nb; b += 4) {
+		unsigned a[4];
+		float da, db;
+		if (Q8) {
+			const unsigned *wa = (const unsigned *)((const uint8_t *)p.q + 32 * ((size_t)ra_c * nb + b));
+			const unsigned *wb = (const unsigned *)((const uint8_t *)p.q + 32 * ((size_t)rb_c * nb + b));
+			a[0] = __ldg(wa + q);
+			a[2] = __ldg(wa + 4 + q);
+			a[1] = __ldg(wb + q);
+			a[3] = __ldg(wb + 4 + q);
+		} else {
+			const unsigned wa = __ldg((const unsigned *)((const uint8_t *)p.q + 16 * ((size_t)ra_c * nb + b)) + q);
+			const unsigned wb = __ldg((const unsigned *)((const uint8_t *)p.q + 16 * ((size_t)rb_c * nb + b)) + q);
+			a[0] = wa & M4;
+			a[2] = (wa >> 4) & M4;
+			a[1] = wb & M4;
+			a[3] = (wb >> 4) & M4;
+		}
+		da = h2f(__ldg((const unsigned short *)p.s + (size_t)ra_c * nb + b));
+		db = h2f(__ldg((const unsigned short *)p.s + (size_t)rb_c * nb + b));
+#pragma unroll
+		for (int j = 0; j < NT; j++) {
+			if (t0 + 8 * j >= p.n_tok)
+				break;
+			unsigned bv[2] = {0u, 0u};
+			if (tb[j] < p.n_tok) {
+				const unsigned *x = (const unsigned *)(xq + (size_t)tb[j] * p.cols + 32 * b);
+				bv[0] = __ldg(x + q);
+				bv[1] = __ldg(x + 4 + q);
+			}
+			int c[4] = {0, 0, 0, 0};
+			mma_k32<Q8>(a, bv, c);
+			kcu_xs x0 = {0.0f, 0, 0}, x1 = {0.0f, 0, 0};
+			if (tc0[j] < p.n_tok)
+				x0 = xs[(size_t)tc0[j] * nb + b];
+			if (tc1[j] < p.n_tok)
+				x1 = xs[(size_t)tc1[j] * nb + b];
+			const int o0 = Q8 ? 0 : 8 * (x0.q_lo + x0.q_hi), o1 = Q8 ? 0 : 8 * (x1.q_lo + x1.q_hi);
+			acc[j][0] += da * x0.d * (float)(c[0] - o0);
+			acc[j][1] += da * x1.d * (float)(c[1] - o1);
+			acc[j][2] += db * x0.d * (float)(c[2] - o0);
+			acc[j][3] += db * x1.d * (float)(c[3] - o1);
+		}
+	}
+	__shared__ float red[RG][3][NT * 4][32];
+	if (warp > 0) {
+#pragma unroll
+		for (int j = 0; j < NT; j++)
+#pragma unroll
+			for (int e = 0; e < 4; e++)
+				red[rg][warp - 1][4 * j + e][lane] = acc[j][e];
+	}
+	__syncthreads();
+	if (warp > 0)
+		return;
+	float *y = (float *)p.y;
+	const float *bias = (const float *)p.bias;
+#pragma unroll
+	for (int j = 0; j < NT; j++) {
+#pragma unroll
+		for (int e = 0; e < 4; e++) {
+			acc[j][e] += red[rg][0][4 * j + e][lane];
+			acc[j][e] += red[rg][1][4 * j + e][lane];
+			acc[j][e] += red[rg][2][4 * j + e][lane];
+			const int r = e < 2 ? ra : rb, t = e & 1 ? tc1[j] : tc0[j];
+			if (r < p.rows && t < p.n_tok) {
+				float *dst = y + (size_t)t * p.ldy + r;
+				*dst = (p.accumulate ? *dst : 0.0f) + acc[j][e] + (bias ? bias[r] : 0.0f);
+			}
+		}
+	}
+}
+
+/* _4: 4 row groups (64 rows, 512 threads) a block: the activations are read
+ * once per 64 rows rather than per 16 (L2 traffic), for matrices of rows
+ * enough to fill the GPU that way */
+extern "C" __global__ void __launch_bounds__(128) kcu_gemm_q4_0(kcu_gemv p) { gemm_tc<0, 1>(p); }
+extern "C" __global__ void __launch_bounds__(128) kcu_gemm_q8_0(kcu_gemv p) { gemm_tc<1, 1>(p); }
+extern "C" __global__ void __launch_bounds__(512) kcu_gemm_q4_0_4(kcu_gemv p) { gemm_tc<0, 4>(p); }
+extern "C" __global__ void __launch_bounds__(512) kcu_gemm_q8_0_4(kcu_gemv p) { gemm_tc<1, 4>(p); }
