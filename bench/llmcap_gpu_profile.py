@@ -10,7 +10,9 @@ puts into model_db/data/engines.json:
 
 The calibration's factors are already the profile's: per type the share of
 the probe's GPU bandwidth decode reaches (each type by its matrix-vector
-rate against Q4_0's), one share of the FP16 peak for prefill, and the fixed
+rate against Q4_0's), the share of the FP16 peak prefill reaches (each
+type by its 64-token products against Q4_0's; one share for all in files
+of older llmcaps), and the fixed
 seconds per layer and per token (decode), per layer and per micro-batch
 (prefill), fitted by least squares over six synthetic runs and checked on
 two more. Every number comes from the file; none is typed in here.
@@ -35,8 +37,9 @@ def main():
     for t in c["types"]:
         name = t["type"].upper()
         name = name[:-2] + "_K" if name.endswith("_K") else name   # q4_K -> Q4_K
-        types[name] = {"bw": round(t["decode_bandwidth_fraction"], 4),
-                       "mm": round(c["prefill_compute_fraction"], 5)}
+        # per type where calibrate timed 64-token products of each; else the one share
+        mm = t.get("prefill_compute_fraction", c["prefill_compute_fraction"])
+        types[name] = {"bw": round(t["decode_bandwidth_fraction"], 4), "mm": round(mm, 5)}
     p = {
         "engine": "llmcap",
         "backend": "cuda",
@@ -55,8 +58,8 @@ def main():
         "how": ("llmcap's CUDA kernels timed by `llmcap calibrate --device gpu` on %s, %s: "
                 "%d synthetic Q4_0 runs (SmolLM2-135M, Llama-3.2-1B, Llama-3.1-8B shapes, two depths "
                 "each) fitted by least squares; largest error %.1f%%, %.1f%% on two Llama-3.2-3B checks "
-                "the fit did not see. Other types scaled by their matrix-vector rate (8B FFN shape) "
-                "against Q4_0's; shares of the probe's %.0f GB/s."
+                "the fit did not see. Other types scaled by their matrix-vector and 64-token "
+                "product rates (8B FFN shape) against Q4_0's; shares of the probe's %.0f GB/s."
                 % (sys.argv[2], when, len(fit), max(fit), max(chk) if chk else float("nan"),
                    c["gpu_bandwidth_gbps"])),
     }

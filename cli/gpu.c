@@ -28,6 +28,7 @@
 struct gcal_type {
 	int type;
 	double matvec_gbps, bw_frac;
+	double matmul_tflops, mm_frac;   /* 64-token products (prefill's); mm_frac NAN: the global one */
 };
 
 struct gcal {
@@ -91,6 +92,8 @@ static char *gcal_json(const struct gcal *c)
 		cJSON_AddStringToObject(x, "type", mdb_qtype(c->t[i].type)->name);
 		cJSON_AddNumberToObject(x, "matvec_gbps", c->t[i].matvec_gbps);
 		cJSON_AddNumberToObject(x, "decode_bandwidth_fraction", c->t[i].bw_frac);
+		cJSON_AddNumberToObject(x, "matmul64_tflops", c->t[i].matmul_tflops);
+		cJSON_AddNumberToObject(x, "prefill_compute_fraction", c->t[i].mm_frac);
 		cJSON_AddItemToArray(ts, x);
 	}
 	cJSON_AddNumberToObject(o, "prefill_compute_fraction", c->mm_frac);
@@ -159,6 +162,8 @@ static int gcal_load(struct gcal *c)
 				continue;
 			c->t[c->n].type = q->id;
 			c->t[c->n].bw_frac = bw;
+			const double mm = jget(x, "prefill_compute_fraction");   /* NAN in older files */
+			c->t[c->n].mm_frac = mm > 0 && mm <= 1 ? mm : NAN;
 			c->n++;
 		}
 		ok = c->n > 0 && c->mm_frac > 0 && c->mm_frac <= 1 && c->layer_s >= 0 && c->layer_s < 0.01 &&
@@ -182,7 +187,7 @@ static void gcal_apply(const struct gcal *c, const struct sim_weights *w, int ha
 		bw = c->t[k].bw_frac;
 	const int cpu_calibrated = e->calibrated;
 	e->gpu_bw = bw;
-	e->gpu_mm = c->mm_frac;
+	e->gpu_mm = k >= 0 && isfinite(c->t[k].mm_frac) ? c->t[k].mm_frac : c->mm_frac;
 	e->layer_gpu_s = c->layer_s;
 	if (!has_gpu)
 		return;   /* a prediction for the CPU alone: nothing else changes */
@@ -420,8 +425,17 @@ int cli_calibrate_gpu(int json)
 			fprintf(stderr, "\nllmcap calibrate: %s\n", err);
 			goto out;
 		}
+		/* and 64 tokens at once, as prefill runs them (Q4_0 and Q8_0
+		 * through the tensor cores, the others by dp4a): how the types
+		 * compare in prefill */
+		struct kern_bench bm;
+		if (kern_cuda_bench_matmul(cu, types[i], 14336, 4096, 64, n_mats, n_mats, 5, &bm, err, sizeof err)) {
+			fprintf(stderr, "\nllmcap calibrate: %s\n", err);
+			goto out;
+		}
 		c->t[c->n].type = types[i];
 		c->t[c->n].matvec_gbps = b.median_gbps;
+		c->t[c->n].matmul_tflops = 2.0 * 14336 * 4096 * 64 / bm.median_s / 1e12;
 		c->n++;
 	}
 	/* 2. synthetic models end to end */
@@ -474,8 +488,11 @@ int cli_calibrate_gpu(int json)
 		if (c->t[i].type == QT_Q4_0)
 			k0 = i;
 	const double f0 = 1.0 / xd[0];
-	for (int i = 0; i < c->n; i++)   /* each type by its matrix-vector rate relative to Q4_0 */
+	for (int i = 0; i < c->n; i++) {   /* each type by its matrix-vector rate relative to Q4_0 */
 		c->t[i].bw_frac = f0 * c->t[i].matvec_gbps / c->t[k0].matvec_gbps;
+		/* prefill likewise by the 64-token products */
+		c->t[i].mm_frac = fmin(1.0, 1.0 / xp[0] * c->t[i].matmul_tflops / c->t[k0].matmul_tflops);
+	}
 	c->layer_s = xd[1];
 	c->token_s = xd[2];
 	c->mm_frac = fmin(1.0, 1.0 / xp[0]);
@@ -530,15 +547,18 @@ int cli_calibrate_gpu(int json)
 		printf("  GPU bandwidth the simulator uses: %.0f GB/s (llmcap probe); device copy now: %.0f GB/s\n",
 		       c->gpu_gbps, c->copy_gbps);
 		printf("  written to %s\n\n", path);
-		printf("  %-6s %17s %14s %22s\n", "type", "matvec GB/s", "of copy", "decode share of probe bw");
+		printf("  %-6s %12s %8s %13s %15s %14s\n", "type", "matvec GB/s", "of copy", "decode share",
+		       "64-token TFLOPS", "prefill share");
 		for (int i = 0; i < c->n; i++)
-			printf("  %-6s %17.0f %13.0f%% %21.0f%%\n", mdb_qtype(c->t[i].type)->name, c->t[i].matvec_gbps,
-			       100 * c->t[i].matvec_gbps / c->copy_gbps, 100 * c->t[i].bw_frac);
+			printf("  %-6s %12.0f %7.0f%% %12.0f%% %15.1f %13.2f%%\n", mdb_qtype(c->t[i].type)->name,
+			       c->t[i].matvec_gbps, 100 * c->t[i].matvec_gbps / c->copy_gbps, 100 * c->t[i].bw_frac,
+			       c->t[i].matmul_tflops, 100 * c->t[i].mm_frac);
+		printf("  (decode share: of the probe's bandwidth; prefill share: of its FP16 peak)\n");
 		printf("\n  decode fixed costs: %.1f us per layer, %.0f us per token\n", c->layer_s * 1e6,
 		       c->token_s * 1e6);
-		printf("  prefill: %.1f%% of the FP16 peak (%.0f TFLOPS measured by the probe), %.1f us per layer and "
-		       "%.0f us per micro-batch\n", 100 * c->mm_frac, g->fp16_tflops, c->layer_pp_s * 1e6,
-		       c->step_pp_s * 1e6);
+		printf("  prefill: %.1f%% of the FP16 peak (%.0f TFLOPS measured by the probe) for Q4_0, the others by "
+		       "their 64-token products; %.1f us per layer and %.0f us per micro-batch\n", 100 * c->mm_frac,
+		       g->fp16_tflops, c->layer_pp_s * 1e6, c->step_pp_s * 1e6);
 		printf("  the fit's own runs (prediction error):\n");
 		for (int i = 0; i < c->n_fit; i++)
 			printf("    %-30s decode %+6.1f%%  prefill %+6.1f%%\n", c->fit_what[i], c->fit_decode[i],

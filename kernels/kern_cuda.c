@@ -821,11 +821,17 @@ static int ev_time(struct kern_cuda *c, double *s, char *err, size_t errlen)
 int kern_cuda_bench_matvec(struct kern_cuda *c, int type, int64_t rows, int64_t cols, int n_mats,
 			   int iters, int n_samples, struct kern_bench *out, char *err, size_t errlen)
 {
+	return kern_cuda_bench_matmul(c, type, rows, cols, 1, n_mats, iters, n_samples, out, err, errlen);
+}
+
+int kern_cuda_bench_matmul(struct kern_cuda *c, int type, int64_t rows, int64_t cols, int n_tok, int n_mats,
+			   int iters, int n_samples, struct kern_bench *out, char *err, size_t errlen)
+{
 	memset(out, 0, sizeof *out);
 	if (rows < 1 || n_mats < 1 || n_mats > 64 || iters < 1 || n_samples < 1 ||
-	    n_samples > KERN_BENCH_MAX_SAMPLES) {
-		snprintf(err, errlen, "bench: rows >= 1, 1..64 matrices, iters >= 1, 1..%d samples",
-			 KERN_BENCH_MAX_SAMPLES);
+	    n_samples > KERN_BENCH_MAX_SAMPLES || n_tok < 1 || n_tok > KCU_MAX_BATCH) {
+		snprintf(err, errlen, "bench: rows >= 1, 1..%d tokens, 1..64 matrices, iters >= 1, 1..%d samples",
+			 KCU_MAX_BATCH, KERN_BENCH_MAX_SAMPLES);
 		return -3;
 	}
 	int wt = mat_check(type, cols, "bench", err, errlen);
@@ -834,7 +840,8 @@ int kern_cuda_bench_matvec(struct kern_cuda *c, int type, int64_t rows, int64_t 
 	set_current(c);
 	const size_t rb = kern_row_bytes(type, cols);
 	uint8_t *host = malloc(rb * (size_t)rows);
-	float *x = malloc((size_t)cols * 4);
+	const size_t nx = (size_t)cols * (size_t)n_tok;
+	float *x = malloc(nx * 4);
 	int rc = -2;
 	struct scratch s = {.c = c};
 	if (!host || !x) {
@@ -844,7 +851,7 @@ int kern_cuda_bench_matvec(struct kern_cuda *c, int type, int64_t rows, int64_t 
 	uint64_t seed = 0x5eed0000u + (uint64_t)type;
 	for (int64_t r = 0; r < rows; r++)
 		kern_random_row(type, cols, &seed, host + (size_t)r * rb);
-	for (int64_t i = 0; i < cols; i++) {
+	for (size_t i = 0; i < nx; i++) {
 		seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
 		x[i] = (float)((seed >> 11) * (1.0 / 9007199254740992.0)) * 2 - 1;
 	}
@@ -862,10 +869,10 @@ int kern_cuda_bench_matvec(struct kern_cuda *c, int type, int64_t rows, int64_t 
 		per += (arr_row[a] * (size_t)rows + 255) / 256 * 256;
 	CUdeviceptr arena = s_alloc(&s, per * (size_t)n_mats, NULL, err, errlen);
 	CUdeviceptr stg = arena && wtypes[wt].n_seg ? s_alloc(&s, rb * (size_t)rows, NULL, err, errlen) : 0;
-	CUdeviceptr dx = (arena && (stg || !wtypes[wt].n_seg)) ? s_alloc(&s, (size_t)cols * 4, x, err, errlen) : 0;
-	CUdeviceptr xq = dx ? s_alloc(&s, (size_t)cols, NULL, err, errlen) : 0;
-	CUdeviceptr xs = xq ? s_alloc(&s, (size_t)cols / 4, NULL, err, errlen) : 0;
-	CUdeviceptr y = xs ? s_alloc(&s, (size_t)rows * 4, NULL, err, errlen) : 0;
+	CUdeviceptr dx = (arena && (stg || !wtypes[wt].n_seg)) ? s_alloc(&s, nx * 4, x, err, errlen) : 0;
+	CUdeviceptr xq = dx ? s_alloc(&s, nx, NULL, err, errlen) : 0;
+	CUdeviceptr xs = xq ? s_alloc(&s, nx / 4, NULL, err, errlen) : 0;
+	CUdeviceptr y = xs ? s_alloc(&s, (size_t)rows * 4 * (size_t)n_tok, NULL, err, errlen) : 0;
 	if (!y)
 		goto out;
 	CUdeviceptr at = arena;
@@ -879,18 +886,18 @@ int kern_cuda_bench_matvec(struct kern_cuda *c, int type, int64_t rows, int64_t 
 		if ((rc = mat_fill(c, &dm[k], 0, &w, stg, rb * (size_t)rows, err, errlen)))
 			goto out;
 	}
-	if (wtypes[wt].quant && (rc = norm_quant(c, dx, 0, (int)cols, 1, 0, 0, xq, xs, 0, err, errlen)))
+	if (wtypes[wt].quant && (rc = norm_quant(c, dx, 0, (int)cols, n_tok, 0, 0, xq, xs, 0, err, errlen)))
 		goto out;
 	/* warm-up: one pass over every matrix */
 	for (int k = 0; k < n_mats; k++)
-		if ((rc = gemv(c, &dm[k], xq, xs, dx, 1, y, (int)rows, 0, 0, err, errlen)))
+		if ((rc = gemv(c, &dm[k], xq, xs, dx, n_tok, y, (int)rows, 0, 0, err, errlen)))
 			goto out;
 	rc = -2;
 	for (int i = 0; i < n_samples; i++) {
 		if (c->d.cuEventRecord(c->ev0, c->st) != CUDA_SUCCESS)
 			goto out;
 		for (int k = 0; k < iters; k++)
-			if ((rc = gemv(c, &dm[k % n_mats], xq, xs, dx, 1, y, (int)rows, 0, 0, err, errlen)))
+			if ((rc = gemv(c, &dm[k % n_mats], xq, xs, dx, n_tok, y, (int)rows, 0, 0, err, errlen)))
 				goto out;
 		if (c->d.cuEventRecord(c->ev1, c->st) != CUDA_SUCCESS)
 			goto out;

@@ -100,6 +100,10 @@ int kern_cuda_swiglu(struct kern_cuda *c, const float *gate, const float *up, in
  * weight bytes read, as struct kern_bench (n_threads 0). */
 int kern_cuda_bench_matvec(struct kern_cuda *c, int type, int64_t rows, int64_t cols, int n_mats,
 			   int iters, int n_samples, struct kern_bench *out, char *err, size_t errlen);
+/* The same for products of n_tok (1..64) activation rows at once, as
+ * prefill runs them (Y = X W^T); the GB/s are still of weight bytes. */
+int kern_cuda_bench_matmul(struct kern_cuda *c, int type, int64_t rows, int64_t cols, int n_tok, int n_mats,
+			   int iters, int n_samples, struct kern_bench *out, char *err, size_t errlen);
 /* A device-to-device copy of `bytes` (cuMemcpyDtoDAsync), best of
  * n_samples after a warm-up, GB/s counting bytes read + written (the
  * probe's convention). */
