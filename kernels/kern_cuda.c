@@ -432,12 +432,14 @@ static int gemv(struct kern_cuda *c, const struct kcu_mat *w, CUdeviceptr xq, CU
 		char *err, size_t errlen)
 {
 	const struct wtype *t = &wtypes[w->wt];
-	/* more than 8 tokens of Q4_0 or Q8_0: the tensor cores, 16 rows by 64
-	 * tokens a block, or 64 rows where that still gives a block per SM
-	 * (gemv.cu, gemm_tc) */
+	/* more than 8 tokens of Q4_0 or Q8_0 over rows enough for a block per
+	 * SM: the tensor cores, 16 rows by 64 tokens a block, or 64 rows where
+	 * that still gives a block per SM (gemv.cu, gemm_tc). Fewer rows keep
+	 * the dp4a kernels: the 16-row blocks leave SMs idle there (measured
+	 * on the H100: SmolLM2-135M-wide Q4_0 prefill slower) */
 	const int gi = t->type == QT_Q4_0 ? 0 : t->type == QT_Q8_0 ? 1 : -1;
 	const int big = (w->rows + 63) / 64 >= c->sms;
-	CUfunction fm = n_tok > 8 && gi >= 0 ? c->f_gemm[gi][big] : NULL;
+	CUfunction fm = n_tok > 8 && gi >= 0 && w->rows >= 16 * (int64_t)c->sms ? c->f_gemm[gi][big] : NULL;
 	if (fm) {
 		struct kcu_gemv p = {0};
 		p.q = w->a[0];

@@ -261,7 +261,9 @@ static void test_matmul(void **state)
 		check_matmul(c, types[k], 131, kq ? 4352 : 4160, 1, 0, &s);
 		check_matmul(c, types[k], 45, kq ? 768 : 544, 3, 1, &s);
 		check_matmul(c, types[k], 29, kq ? 256 : 320, 11, 1, &s);
-		/* rows for 64-row tensor-core blocks on a GPU of up to 140 SMs */
+		/* rows for the tensor cores' 16-row blocks (a block per SM) and
+		 * 64-row blocks on a GPU of up to 140 SMs */
+		check_matmul(c, types[k], 16 * 140 + 5, kq ? 256 : 64, 12, 1, &s);
 		check_matmul(c, types[k], 64 * 140 + 5, kq ? 256 : 64, 12, 1, &s);
 	}
 }
