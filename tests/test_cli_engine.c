@@ -68,7 +68,8 @@ static void plan_names_profile(void **state)
 	assert_non_null(strstr(r.err, "vllm"));
 	tu_run_free(&r);
 	/* the two engines differ on the same machine */
-	r = tu_llmcap(e->prefix, "plan --model llama-3.2-1b --quant Q4_0 --hw this --json");
+	/* (--gpu-layers 0: on a machine with a GPU the layers would go there, under its profile) */
+	r = tu_llmcap(e->prefix, "plan --model llama-3.2-1b --quant Q4_0 --hw this --gpu-layers 0 --json");
 	struct tu_run r2 = tu_llmcap(e->prefix, "plan --model llama-3.2-1b --quant Q4_0 --hw this --engine llmcap --json");
 	assert_int_equal(r.status, 0);
 	assert_int_equal(r2.status, 0);
@@ -123,7 +124,8 @@ static void calibrate_end_to_end(void **state)
 	assert_non_null(strstr(t, "\"status\":\t\"calibrated\""));
 	free(t);
 	/* plan --hw this now uses it; a catalog machine does not */
-	r = tu_llmcap(e->prefix, "plan --model llama-3.2-1b --quant Q4_0 --hw this --json");
+	/* (--gpu-layers 0: on a machine with a GPU the layers would go there, under its profile) */
+	r = tu_llmcap(e->prefix, "plan --model llama-3.2-1b --quant Q4_0 --hw this --gpu-layers 0 --json");
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "cpu profile calibrated"));
 	tu_run_free(&r);
