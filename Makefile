@@ -1,7 +1,11 @@
 # llmcap — build, test, run, bench.
 #
 #   make          build ./llmcap
-#   make test     build and run every test (cmocka unit tests + CLI tests)
+#   make test     build and run every test (cmocka unit tests + CLI tests),
+#                 then test-neon where its cross tools are installed
+#   make test-neon  the NEON kernels cross-compiled for aarch64, their tests
+#                 run under qemu-aarch64 with and without the dot-product
+#                 instructions; every module's aarch64 syntax checked
 #   make run      probe this machine and print the profile
 #   make bench    memory bandwidth beside likwid-bench/sysbench, storage beside fio,
 #                 llmcap fit over the whole catalog against its 50 ms target,
@@ -96,7 +100,7 @@ $(BUILD)/%_avxvnni.o: ISA := -mavx2 -mfma -mavxvnni
 $(BUILD)/%_avx512.o:  ISA := -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mfma -mavx2
 $(BUILD)/%_dotprod.o: ISA := -march=armv8.2-a+dotprod
 
-.PHONY: all test run bench asan fuzz fuzz-run clean
+.PHONY: all test test-neon check-aarch64 run bench asan fuzz fuzz-run clean
 all: llmcap
 
 llmcap: $(CLI_OBJ) $(LIB)
@@ -151,6 +155,65 @@ $(BUILD)/tests/%: tests/%.c $(LIB) tests/test_util.h
 
 test: llmcap $(TEST_BIN)
 	$(Q)./tests/run.sh $(BUILD)/tests
+	$(Q)if [ "$(ARCH)" = aarch64 ]; then \
+		echo "test-neon: skipped (native aarch64: the NEON kernels ran in the tests above)"; \
+	elif $(NEON_READY); then \
+		$(MAKE) --no-print-directory test-neon; \
+	else \
+		echo "test-neon: skipped: no aarch64 cross tools ($(NEON_CC), $(NEON_QEMU), arm64 cmocka and hwloc)."; \
+		echo "  Install: $(NEON_INSTALL)"; \
+	fi
+
+# --- NEON on another machine: the kernels cross-compiled for aarch64 and
+# their tests (test_kernels, _mm, _ops) run under qemu-user, on a CPU
+# model with the dot-product instructions (max) and on one without
+# (cortex-a53); each run checks that run-time detection reports what that
+# model has. Needs Debian's cross compiler, qemu-user and the arm64
+# libraries the tests link; check-aarch64 compiles every module's sources
+# for aarch64 (syntax only: libcpuid has no arm64 package to link).
+NEON_CC      ?= aarch64-linux-gnu-gcc
+NEON_QEMU    ?= qemu-aarch64
+NEON_CFLAGS  ?=
+NEON_CPUS    ?= max cortex-a53
+NEON_AR      ?= aarch64-linux-gnu-ar
+NEON_INSTALL := dpkg --add-architecture arm64 && apt-get update && apt-get install -y gcc-aarch64-linux-gnu qemu-user libcmocka-dev:arm64 libhwloc-dev:arm64
+NEON_READY   = command -v $(NEON_CC) >/dev/null 2>&1 && command -v $(NEON_QEMU) >/dev/null 2>&1 && \
+	[ "$$($(NEON_CC) -print-file-name=libcmocka.so)" != libcmocka.so ] && \
+	[ "$$($(NEON_CC) -print-file-name=libhwloc.so)" != libhwloc.so ]
+NEON_BUILD   := $(BUILD)/neon
+NEON_SRC     := $(filter-out %_avx2.c %_avx512.c %_avxvnni.c,$(wildcard kernels/*.c)) \
+	model_db/quant.c model_db/model.c model_db/gguf.c $(wildcard cudrv/*.c)
+NEON_OBJ     := $(NEON_SRC:%.c=$(NEON_BUILD)/%.o)
+NEON_LIB     := $(NEON_BUILD)/libllmcap-kernels.a
+NEON_BIN     := $(addprefix $(NEON_BUILD)/tests/,test_kernels test_kernels_mm test_kernels_ops)
+NEON_FLAGS    = -I. -D_GNU_SOURCE $(LLMCAP_CFLAGS) $(NEON_CFLAGS)
+AARCH64_SRC  := $(filter-out %_avx2.c %_avx512.c %_avxvnni.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c))) $(CLI_SRC)
+
+$(NEON_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (aarch64)"
+	$(Q)$(NEON_CC) $(NEON_FLAGS) $(ISA) -c -o $@ $<
+
+$(NEON_LIB): $(NEON_OBJ)
+	$(Q)rm -f $@ && $(NEON_AR) rcs $@ $^
+
+$(NEON_BUILD)/tests/%: tests/%.c $(NEON_LIB) tests/test_util.h
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (aarch64)"
+	$(Q)$(NEON_CC) $(NEON_FLAGS) -o $@ $< $(NEON_LIB) -lcmocka -lhwloc -lpthread -lm -ldl
+
+check-aarch64:
+	@echo "  CHECK   $(words $(AARCH64_SRC)) sources compile for aarch64 ($(NEON_CC) -fsyntax-only)"
+	$(Q)$(NEON_CC) $(LLMCAP_CPPFLAGS) -std=c11 -Wall -Wextra -Wshadow -Wno-unused-parameter -pthread \
+		-fsyntax-only $(AARCH64_SRC)
+
+test-neon: check-aarch64 $(NEON_BIN)
+	$(Q)for cpu in $(NEON_CPUS); do \
+		case $$cpu in max) want="neon neondot";; cortex-a53) want=neon;; *) want=;; esac; \
+		echo "== NEON kernel tests under $(NEON_QEMU) -cpu $$cpu (expected features: [$$want]) =="; \
+		LLMCAP_TEST_EXPECT_FEATURES="$$want" LLMCAP_TEST_WRAP="$(NEON_QEMU) -cpu $$cpu" \
+			./tests/run.sh $(NEON_BUILD)/tests || exit 1; \
+	done
 
 run: llmcap
 	./llmcap probe
@@ -200,4 +263,4 @@ fuzz-run: fuzz
 clean:
 	rm -rf build llmcap
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d) $(NEON_OBJ:.o=.d) $(NEON_BIN:=.d)

@@ -6,6 +6,12 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1ul << 20)
+#endif
+#endif
 
 #include "kernels/kern_internal.h"
 
@@ -32,7 +38,13 @@ unsigned kern_cpu_features(void)
 			f |= KERN_F_AVXVNNI;
 	}
 #elif defined(__aarch64__)
-	f |= KERN_F_NEON;
+	f |= KERN_F_NEON;     /* Advanced SIMD is part of every AArch64 CPU */
+#if defined(__linux__)
+	if (getauxval(AT_HWCAP) & HWCAP_ASIMDDP)
+		f |= KERN_F_NEONDOT;
+#elif defined(__ARM_FEATURE_DOTPROD)
+	f |= KERN_F_NEONDOT;  /* no HWCAP to ask: the build's own target says so */
+#endif
 #endif
 	return f;
 }
@@ -42,7 +54,7 @@ char *kern_features_str(unsigned features, char *buf, size_t len)
 	static const struct { unsigned bit; const char *name; } names[] = {
 		{KERN_F_AVX2, "avx2"}, {KERN_F_AVX512, "avx512"},
 		{KERN_F_AVX512VNNI, "avx512vnni"}, {KERN_F_AVX512BF16, "avx512bf16"},
-		{KERN_F_AVXVNNI, "avxvnni"}, {KERN_F_NEON, "neon"},
+		{KERN_F_AVXVNNI, "avxvnni"}, {KERN_F_NEON, "neon"}, {KERN_F_NEONDOT, "neondot"},
 	};
 	size_t used = 0;
 	if (len)
@@ -62,6 +74,10 @@ static const struct kern_backend *const backends[] = {
 #if defined(__x86_64__) || defined(__i386__)
 	&kern_backend_avx2,
 	&kern_backend_avx512,
+#endif
+#if defined(__aarch64__)
+	&kern_backend_neon,
+	&kern_backend_neondot,
 #endif
 	NULL,
 };

@@ -15,6 +15,10 @@ extern const struct kern_backend kern_backend_generic;
 extern const struct kern_backend kern_backend_avx2;
 extern const struct kern_backend kern_backend_avx512;
 #endif
+#if defined(__aarch64__)
+extern const struct kern_backend kern_backend_neon;
+extern const struct kern_backend kern_backend_neondot;
+#endif
 
 /* ---- packed weights and activation records (kern_pack.c) -------------
  *

@@ -6,7 +6,8 @@
  *    Q8_0 / Q8_1 / Q8_K, and dot a quantized weight row with quantized
  *    activations, paired as ggml pairs them (kern_act_type).
  *  - Backends: one const ops table per ISA (generic C, AVX2, AVX-512 with
- *    VNNI), listed by kern_backends(). kern_table_init() fills a plain
+ *    VNNI, NEON, NEON with the dot-product instructions), listed by
+ *    kern_backends(). kern_table_init() fills a plain
  *    struct kern_table with the best function of each kind the given CPU
  *    features allow; callers pass that table explicitly.
  *  - Matrix-vector (decode) and matrix-matrix (prefill) products over a
@@ -46,12 +47,14 @@ enum kern_feature {
 	KERN_F_AVX512VNNI = 1u << 2,  /* AVX-512 VNNI */
 	KERN_F_AVX512BF16 = 1u << 3,
 	KERN_F_AVXVNNI = 1u << 4,     /* 256-bit AVX-VNNI */
-	KERN_F_NEON = 1u << 5,
+	KERN_F_NEON = 1u << 5,        /* AArch64 Advanced SIMD */
+	KERN_F_NEONDOT = 1u << 6,     /* ARMv8.2 dot product (SDOT / UDOT) */
 };
-/* Features of the CPU this runs on (cpuid through __builtin_cpu_supports;
- * only those this build has kernels for). */
+/* Features of the CPU this runs on (x86: cpuid through
+ * __builtin_cpu_supports; AArch64: the kernel's HWCAP bits; only those
+ * this build has kernels for). */
 unsigned kern_cpu_features(void);
-/* "avx2 avx512 avx512vnni" into buf (empty string for none); returns buf. */
+/* "avx2 avx512 avx512vnni" (or "neon neondot") into buf (empty string for none); returns buf. */
 char *kern_features_str(unsigned features, char *buf, size_t len);
 
 /* ---- row kernels ------------------------------------------------------ */
@@ -88,7 +91,7 @@ typedef void (*kern_gemm_fn)(int64_t nb, const void *w, int64_t ng, const void *
  * its own. Indexed by ggml type id: to_float and dot by the weight type,
  * quantize by the activation type (QT_Q8_0, QT_Q8_1, QT_Q8_K). */
 struct kern_backend {
-	const char *name;             /* "generic", "avx2", "avx512" */
+	const char *name;             /* "generic", "avx2", "avx512", "neon", "neondot" */
 	unsigned requires;            /* KERN_F_* all needed to run it */
 	kern_to_float_fn to_float[QT_COUNT];
 	kern_quantize_fn quantize[QT_COUNT];

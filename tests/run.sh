@@ -2,6 +2,8 @@
 # Runs every test program in DIR and prints one summary line:
 #   tests: N passed, N failed, N skipped
 # (test cases summed from cmocka's own summaries). Exit 1 if any failed.
+# LLMCAP_TEST_WRAP, when set, is put before each program (make test-neon:
+# "qemu-aarch64 -cpu max").
 set -u
 dir=${1:-build/tests}
 passed=0; failed=0; skipped=0; bad=""
@@ -10,7 +12,8 @@ for t in "$dir"/test_*; do
 	case "$t" in *.d|*.o) continue;; esac
 	name=$(basename "$t")
 	log=$(mktemp)
-	"$t" >"$log" 2>&1
+	# shellcheck disable=SC2086 # the wrapper is a command and its arguments
+	${LLMCAP_TEST_WRAP:-} "$t" >"$log" 2>&1
 	rc=$?
 	cat "$log"
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')

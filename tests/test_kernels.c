@@ -18,7 +18,9 @@
  *
  * Rows of odd block counts (1, 7, 3 super-blocks) and float rows of odd
  * length exercise every tail. Backends the CPU cannot run are skipped
- * with a message.
+ * with a message (on x86 the NEON ones are not built: make test-neon runs
+ * this program under qemu-aarch64, with and without the dot-product
+ * instructions).
  */
 #include "test_util.h"
 
@@ -446,6 +448,17 @@ static void test_table(void **state)
 	print_message("  CPU features: [%s]; Q4_0 dot: %s, Q4_K dot: %s, Q8_K quantize: %s\n",
 		      kern_features_str(f, buf, sizeof buf), t.dot_isa[QT_Q4_0], t.dot_isa[QT_Q4_K],
 		      t.quantize_isa[QT_Q8_K]);
+	/* LLMCAP_TEST_EXPECT_FEATURES (make test-neon sets it per emulated
+	 * CPU model): the features run-time detection must report */
+	const char *want = getenv("LLMCAP_TEST_EXPECT_FEATURES");
+	if (want && *want && strcmp(want, buf) != 0)
+		fail_msg("CPU features detected [%s], expected [%s]", buf, want);
+	if (f & KERN_F_NEON) {
+		assert_string_equal(t.dot_isa[QT_Q4_0], f & KERN_F_NEONDOT ? "neondot" : "neon");
+		assert_string_equal(t.quantize_isa[QT_Q8_K], "neon");
+		assert_int_equal(kern_mat_packable(&t, QT_Q4_0), 1);
+		assert_int_equal(kern_mat_packable(&t, QT_Q4_K), 0);  /* no NEON k-quant tiles */
+	}
 	assert_int_equal(kern_act_type(QT_Q4_1), QT_Q8_1);
 	assert_int_equal(kern_act_type(QT_Q6_K), QT_Q8_K);
 	assert_int_equal(kern_act_type(QT_BF16), QT_F32);

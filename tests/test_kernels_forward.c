@@ -193,7 +193,7 @@ static void run_model(const struct ctx *c, const struct fixture *f, unsigned fea
 	assert_non_null(lg);
 	char feat[128], what[200];
 	kern_features_str(features, feat, sizeof feat);
-	const char *isa = !features ? "generic" : (features & KERN_F_AVX512VNNI) ? "avx512" : "avx2";
+	const char *isa = t.dot_isa[QT_Q4_1] ? t.dot_isa[QT_Q4_1] : "generic";  /* the model is Q4_1 */
 	(void)feat;
 	if (modes & PREFILL) {
 		int mis = 0, chk = 0;

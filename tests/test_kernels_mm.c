@@ -9,7 +9,8 @@
  * where the table's backend has their packed product; tiles of 16 rows x
  * 1..8 tokens, 1..4 for the k-quants) against the same float64 reference
  * and tolerance, with rows not a multiple of 16 and token counts 1, 2, 3,
- * 7, 70 (every tile width). The thread pool: every thread runs every task,
+ * 7, 70 (every tile width). NEON: the plain table (SMULL) besides the
+ * best one (SDOT where the CPU has it). The thread pool: every thread runs every task,
  * across sleeps. With LLMCAP_KERN_BENCH=1, matvec GB/s on 4096 x 4096
  * Q4_0 and Q8_0 (median of 5 samples) is printed.
  */
@@ -206,6 +207,20 @@ static void test_products_avx2(void **state)
 	check_products(KERN_F_AVX2, "avx2");
 }
 
+/* Plain NEON even where the CPU has the dot-product instructions (the
+ * best table then takes those): both integer paths on one CPU. */
+static void test_products_neon(void **state)
+{
+	(void)state;
+	unsigned f = kern_cpu_features();
+	if (!(f & KERN_F_NEON)) {
+		print_message("skipped: not an AArch64 CPU (make test-neon runs this under qemu)\n");
+		skip();
+		return;
+	}
+	check_products(KERN_F_NEON, "neon");
+}
+
 static void test_bad_arguments(void **state)
 {
 	(void)state;
@@ -303,6 +318,7 @@ int main(void)
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test(test_products_generic),
 		cmocka_unit_test(test_products_avx2),
+		cmocka_unit_test(test_products_neon),
 		cmocka_unit_test(test_products_best),
 		cmocka_unit_test(test_bench_matvec),
 	};

@@ -119,9 +119,9 @@ static void test_softmax_swiglu(void **state)
 		assert_true(fabs(o[i] - r) <= 1e-6 * 12);
 	}
 	/* each backend's SwiGLU (in place, odd length), same reference */
-	const unsigned all = kern_cpu_features(), sets[3] = {0, KERN_F_AVX2, all};
-	for (int k = 0; k < 3; k++) {
-		if ((sets[k] & all) != sets[k])
+	const unsigned all = kern_cpu_features(), sets[4] = {0, KERN_F_AVX2, KERN_F_NEON, all};
+	for (int k = 0; k < 4; k++) {
+		if ((sets[k] & all) != sets[k] || (k == 3 && (all == KERN_F_AVX2 || all == KERN_F_NEON)))
 			continue;
 		struct kern_table t;
 		kern_table_init(&t, sets[k]);
@@ -219,9 +219,9 @@ static void check_attention(const struct kern_table *t, int type, int hd, int gq
 static void each_table(int type)
 {
 	const unsigned all = kern_cpu_features();
-	const unsigned sets[3] = {0, KERN_F_AVX2, all};
-	for (int k = 0; k < 3; k++) {
-		if ((sets[k] & all) != sets[k] || (k == 2 && all == KERN_F_AVX2))
+	const unsigned sets[4] = {0, KERN_F_AVX2, KERN_F_NEON, all};
+	for (int k = 0; k < 4; k++) {
+		if ((sets[k] & all) != sets[k] || (k == 3 && (all == KERN_F_AVX2 || all == KERN_F_NEON)))
 			continue;
 		struct kern_table t;
 		kern_table_init(&t, sets[k]);
