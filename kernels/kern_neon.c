@@ -213,6 +213,18 @@ static void gemm_q8_0(int64_t nb, const void *w, int64_t ng, const void *a, int 
 	neon_gemm(0, QT_Q8_0, nb, w, ng, a, nt, y, ldy, nrows);
 }
 
+static void gemm_q4_K(int64_t nb, const void *w, int64_t ng, const void *a, int nt, float *y,
+		      int64_t ldy, int64_t nrows)
+{
+	neon_gemm_k(0, QT_Q4_K, nb, w, ng, a, nt, y, ldy, nrows);
+}
+
+static void gemm_q6_K(int64_t nb, const void *w, int64_t ng, const void *a, int nt, float *y,
+		      int64_t ldy, int64_t nrows)
+{
+	neon_gemm_k(0, QT_Q6_K, nb, w, ng, a, nt, y, ldy, nrows);
+}
+
 /* ---- quantize activations --------------------------------------------- */
 
 /* 8 x 4 int32 (each within -127..127) to 32 int8 in order. */
@@ -347,6 +359,38 @@ static void qact_q4_1(const float *x, int64_t n, void *out, int64_t stride)
 	}
 }
 
+/* k-quant activation records: the Q8_K quantization plus the sums the
+ * packed tiles read (Q4_K: each 32 quants' sum as int16 pairs; Q6_K: -32 x
+ * each 16's). */
+static void qact_k(int type, const float *x, int64_t n, struct kern_qk *dst, int64_t stride)
+{
+	for (int64_t b = 0; b < n / QK_K; b++) {
+		struct block_q8_K q;
+		struct kern_qk *r = &dst[b * stride];
+		quant_q8_K(x + b * QK_K, &q, QK_K);
+		memcpy(r->qs, q.qs, QK_K);
+		r->d = q.d;
+		memset(r->x, 0, sizeof r->x);
+		for (int i = 0; type == QT_Q4_K && i < 4; i++) {
+			const int s0 = q.bsums[4 * i] + q.bsums[4 * i + 1];
+			const int s1 = q.bsums[4 * i + 2] + q.bsums[4 * i + 3];
+			r->x[i] = (int32_t)((uint32_t)(uint16_t)s0 | (uint32_t)(uint16_t)s1 << 16);
+		}
+		for (int j = 0; type == QT_Q6_K && j < 16; j++)
+			r->x[j] = -32 * q.bsums[j];
+	}
+}
+
+static void qact_q4_K(const float *x, int64_t n, void *out, int64_t stride)
+{
+	qact_k(QT_Q4_K, x, n, out, stride);
+}
+
+static void qact_q6_K(const float *x, int64_t n, void *out, int64_t stride)
+{
+	qact_k(QT_Q6_K, x, n, out, stride);
+}
+
 /* ---- attention's V sums and SwiGLU ------------------------------------ */
 
 static void axpy_f32(int64_t n, float a, const void *x, float *y)
@@ -426,7 +470,9 @@ const struct kern_backend kern_backend_neon = {
 		[QT_Q4_K] = dot_q4_K, [QT_Q5_K] = dot_q5_K, [QT_Q6_K] = dot_q6_K,
 	},
 	.axpy = {[QT_F32] = axpy_f32, [QT_F16] = axpy_f16},
-	.qact = {[QT_Q4_0] = qact_q4_0, [QT_Q4_1] = qact_q4_1, [QT_Q8_0] = qact_q8_0},
-	.gemm = {[QT_Q4_0] = gemm_q4_0, [QT_Q4_1] = gemm_q4_1, [QT_Q8_0] = gemm_q8_0},
+	.qact = {[QT_Q4_0] = qact_q4_0, [QT_Q4_1] = qact_q4_1, [QT_Q8_0] = qact_q8_0,
+		 [QT_Q4_K] = qact_q4_K, [QT_Q6_K] = qact_q6_K},
+	.gemm = {[QT_Q4_0] = gemm_q4_0, [QT_Q4_1] = gemm_q4_1, [QT_Q8_0] = gemm_q8_0,
+		 [QT_Q4_K] = gemm_q4_K, [QT_Q6_K] = gemm_q6_K},
 	.swiglu = swiglu,
 };

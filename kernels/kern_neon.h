@@ -248,6 +248,24 @@ NEON_INLINE int8x16_t neon_bcast4(const int8_t *p)
 	return vreinterpretq_s8_s32(vdupq_n_s32(v));
 }
 
+/* The 16 sums of one row group (4 rows per vector) to y[0..nrows). */
+NEON_INLINE void neon_store_rows(const float32x4_t f[4], float *y, int64_t nrows)
+{
+#pragma GCC unroll 4
+	for (int h = 0; h < 4; h++) {
+		const int64_t left = nrows - 4 * h;
+		if (left <= 0)
+			break;
+		if (left >= 4) {
+			vst1q_f32(y + 4 * h, f[h]);
+		} else {
+			float tmp[4];
+			vst1q_f32(tmp, f[h]);
+			memcpy(y + 4 * h, tmp, (size_t)left * sizeof(float));
+		}
+	}
+}
+
 /* One packed row group (16 rows: 4 vectors of 4 rows, one int32 lane per
  * row) by T (1 or 2) tokens, records nt apart per block, over nb blocks.
  * Chunk c of a block holds, per row, weights 4c..4c+3 (Q8_0), or those in
@@ -357,6 +375,167 @@ NEON_INLINE void neon_gemm(const int dp, const int type, int64_t nb, const void 
 			neon_tile(dp, type, 2, nb, wg, a + t, nt, yg + t * ldy, ldy, rows);
 		if (t < nt)
 			neon_tile(dp, type, 1, nb, wg, a + t, nt, yg + t * ldy, ldy, rows);
+	}
+}
+
+/* 4 bytes (unsigned when u, else signed) as int32 lanes. */
+NEON_INLINE int32x4_t neon_bytes4(const int u, const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	const uint8x8_t b = vreinterpret_u8_u32(vdup_n_u32(v));
+	return u ? vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(vmovl_u8(b))))
+		 : vmovl_s16(vget_low_s16(vmovl_s8(vreinterpret_s8_u8(b))));
+}
+
+/* Q4_K: one packed row group by one token (struct kern_qk records nt
+ * apart per block). Per pair p of sub-blocks, the 8 chunks of 64 bytes
+ * hold each row's weights of sub-block 2p in the low nibbles and of 2p + 1
+ * in the high ones: two int32 dots per row, each times the row's 6-bit
+ * scale into the block sum; the mins term from the rows' mins (bytes in
+ * pairs) and the token's sub-block sums (int16 pairs, x[p]); then d and
+ * dmin in float. */
+NEON_INLINE void neon_tile_q4_K(const int dp, int64_t nb, const uint8_t *w, const struct kern_qk *a, int nt,
+				float *y, int64_t nrows)
+{
+	const int64_t qsb = kern_pack_qs_bytes(QT_Q4_K), scb = kern_pack_sc_bytes(QT_Q4_K);
+	const uint8x16_t m4 = vdupq_n_u8(0x0F);
+	float32x4_t f[4];
+#pragma GCC unroll 4
+	for (int h = 0; h < 4; h++)
+		f[h] = vdupq_n_f32(0.0f);
+	for (int64_t b = 0; b < nb; b++) {
+		const struct kern_qk *ab = a + b * nt;
+		const uint8_t *q = w + b * qsb, *sc = w + nb * qsb + b * scb;
+		int32x4_t isum[4];
+#pragma GCC unroll 4
+		for (int h = 0; h < 4; h++)
+			isum[h] = vdupq_n_s32(0);
+#pragma GCC unroll 4
+		for (int p = 0; p < 4; p++) {
+			int32x4_t alo[4], ahi[4];
+#pragma GCC unroll 4
+			for (int h = 0; h < 4; h++)
+				alo[h] = ahi[h] = vdupq_n_s32(0);
+#pragma GCC unroll 8
+			for (int c = 8 * p; c < 8 * p + 8; c++) {
+				const int8x16_t al = neon_bcast4(ab->qs + 64 * p + 4 * (c % 8));
+				const int8x16_t ah = neon_bcast4(ab->qs + 64 * p + 32 + 4 * (c % 8));
+#pragma GCC unroll 4
+				for (int h = 0; h < 4; h++) {
+					const uint8x16_t raw = vld1q_u8(q + 64 * c + 16 * h);
+					alo[h] = neon_idot(dp, alo[h], vreinterpretq_s8_u8(vandq_u8(raw, m4)), al);
+					ahi[h] = neon_idot(dp, ahi[h], vreinterpretq_s8_u8(vshrq_n_u8(raw, 4)), ah);
+				}
+			}
+#pragma GCC unroll 4
+			for (int h = 0; h < 4; h++) {
+				const int32x4_t slo = neon_bytes4(1, sc + 64 + 16 * (2 * p) + 4 * h);
+				const int32x4_t shi = neon_bytes4(1, sc + 64 + 16 * (2 * p + 1) + 4 * h);
+				isum[h] = vmlaq_s32(vmlaq_s32(isum[h], alo[h], slo), ahi[h], shi);
+			}
+		}
+#pragma GCC unroll 4
+		for (int h = 0; h < 4; h++) {
+			const uint16_t *d = (const uint16_t *)sc;
+			int32x4_t ms = vdupq_n_s32(0);
+#pragma GCC unroll 4
+			for (int i = 0; i < 4; i++) {
+				/* rows 4h..4h+3: mins of sub-blocks 2i and 2i + 1, against the
+				 * token's sums of those two */
+				const int16x8_t mn = vreinterpretq_s16_u16(vmovl_u8(vld1_u8(sc + 192 + 32 * i + 8 * h)));
+				const int16x8_t xs = vreinterpretq_s16_s32(vdupq_n_s32(ab->x[i]));
+				ms = vaddq_s32(ms, vpaddq_s32(vmull_s16(vget_low_s16(mn), vget_low_s16(xs)),
+							      vmull_high_s16(mn, xs)));
+			}
+			f[h] = vfmaq_f32(f[h], vcvtq_f32_s32(isum[h]), vmulq_n_f32(neon_load_f16x4(d + 4 * h), ab->d));
+			f[h] = vfmsq_f32(f[h], vcvtq_f32_s32(ms),
+					 vmulq_n_f32(neon_load_f16x4(d + KERN_PACK_ROWS + 4 * h), ab->d));
+		}
+	}
+	neon_store_rows(f, y, nrows);
+}
+
+/* Q6_K: one packed row group by one token. Per sub-block of 16 (s = 8n
+ * + 2qq + m: half n, quarter qq of the half, m its two sixteens) an int32
+ * accumulator per row starts at the token's -32 x sum over it (x[s]) and
+ * takes 4 dots of the rows' 6-bit quants, built from a ql nibble and two
+ * qh bits, with the token's quants; then times the row's int8 scale into
+ * the block sum; d in float. */
+NEON_INLINE void neon_tile_q6_K(const int dp, int64_t nb, const uint8_t *w, const struct kern_qk *a, int nt,
+				float *y, int64_t nrows)
+{
+	const int64_t qsb = kern_pack_qs_bytes(QT_Q6_K), scb = kern_pack_sc_bytes(QT_Q6_K);
+	const uint8x16_t m4 = vdupq_n_u8(0x0F), m30 = vdupq_n_u8(0x30);
+	float32x4_t f[4];
+#pragma GCC unroll 4
+	for (int h = 0; h < 4; h++)
+		f[h] = vdupq_n_f32(0.0f);
+	for (int64_t b = 0; b < nb; b++) {
+		const struct kern_qk *ab = a + b * nt;
+		const uint8_t *q = w + b * qsb, *sc = w + nb * qsb + b * scb;
+		int32x4_t isum[4];
+#pragma GCC unroll 4
+		for (int h = 0; h < 4; h++)
+			isum[h] = vdupq_n_s32(0);
+#pragma GCC unroll 2
+		for (int n = 0; n < 2; n++)
+#pragma GCC unroll 4
+			for (int qq = 0; qq < 4; qq++)
+#pragma GCC unroll 2
+				for (int m = 0; m < 2; m++) {
+					const int sb = 8 * n + 2 * qq + m;
+					int32x4_t acc[4];
+#pragma GCC unroll 4
+					for (int h = 0; h < 4; h++)
+						acc[h] = vdupq_n_s32(ab->x[sb]);
+#pragma GCC unroll 4
+					for (int gg = 0; gg < 4; gg++) {
+						const int l = 16 * m + 4 * gg;
+						const int cl = (64 * n + (qq & 1) * 32 + l) / 4, ch = 32 + (32 * n + l) / 4;
+						const int8x16_t av = neon_bcast4(ab->qs + 128 * n + 32 * qq + l);
+#pragma GCC unroll 4
+						for (int h = 0; h < 4; h++) {
+							const uint8x16_t ql = vld1q_u8(q + 64 * cl + 16 * h);
+							const uint8x16_t qh = vld1q_u8(q + 64 * ch + 16 * h);
+							const uint8x16_t lo = qq < 2 ? vandq_u8(ql, m4) : vshrq_n_u8(ql, 4);
+							const uint8x16_t hs = qq == 0 ? vshlq_n_u8(qh, 4)
+									    : qq == 1 ? vshlq_n_u8(qh, 2)
+									    : qq == 2 ? qh : vshrq_n_u8(qh, 2);
+							const uint8x16_t q6 = vorrq_u8(vandq_u8(hs, m30), lo);
+							acc[h] = neon_idot(dp, acc[h], vreinterpretq_s8_u8(q6), av);
+						}
+					}
+#pragma GCC unroll 4
+					for (int h = 0; h < 4; h++)
+						isum[h] = vmlaq_s32(isum[h], acc[h],
+								    neon_bytes4(0, sc + 32 + 16 * sb + 4 * h));
+				}
+#pragma GCC unroll 4
+		for (int h = 0; h < 4; h++)
+			f[h] = vfmaq_f32(f[h], vcvtq_f32_s32(isum[h]),
+					 vmulq_n_f32(neon_load_f16x4((const uint16_t *)sc + 4 * h), ab->d));
+	}
+	neon_store_rows(f, y, nrows);
+}
+
+/* k-quant panels: each group by one token at a time (the 16 rows' int32
+ * sums of two sub-blocks, the block sums and the float sums fill the
+ * register file for one token). */
+NEON_INLINE void neon_gemm_k(const int dp, const int type, int64_t nb, const void *w, int64_t ng,
+			     const void *act, int nt, float *y, int64_t ldy, int64_t nrows)
+{
+	const struct kern_qk *a = act;
+	const size_t gb = kern_pack_group_bytes(type, nb);
+	for (int64_t g = 0; g < ng; g++) {
+		const uint8_t *wg = (const uint8_t *)w + (size_t)g * gb;
+		for (int t = 0; t < nt; t++) {
+			float *yt = y + t * ldy + g * KERN_PACK_ROWS;
+			if (type == QT_Q4_K)
+				neon_tile_q4_K(dp, nb, wg, a + t, nt, yt, nrows - g * KERN_PACK_ROWS);
+			else
+				neon_tile_q6_K(dp, nb, wg, a + t, nt, yt, nrows - g * KERN_PACK_ROWS);
+		}
 	}
 }
 

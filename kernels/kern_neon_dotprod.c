@@ -73,6 +73,18 @@ static void gemm_q8_0(int64_t nb, const void *w, int64_t ng, const void *a, int 
 	neon_gemm(1, QT_Q8_0, nb, w, ng, a, nt, y, ldy, nrows);
 }
 
+static void gemm_q4_K(int64_t nb, const void *w, int64_t ng, const void *a, int nt, float *y,
+		      int64_t ldy, int64_t nrows)
+{
+	neon_gemm_k(1, QT_Q4_K, nb, w, ng, a, nt, y, ldy, nrows);
+}
+
+static void gemm_q6_K(int64_t nb, const void *w, int64_t ng, const void *a, int nt, float *y,
+		      int64_t ldy, int64_t nrows)
+{
+	neon_gemm_k(1, QT_Q6_K, nb, w, ng, a, nt, y, ldy, nrows);
+}
+
 /* Only what SDOT changes; the table falls back to kern_backend_neon for
  * the rest (float rows, quantizers, activation records, SwiGLU). */
 const struct kern_backend kern_backend_neondot = {
@@ -83,5 +95,6 @@ const struct kern_backend kern_backend_neondot = {
 		[QT_Q8_0] = dot_q8_0,
 		[QT_Q4_K] = dot_q4_K, [QT_Q5_K] = dot_q5_K, [QT_Q6_K] = dot_q6_K,
 	},
-	.gemm = {[QT_Q4_0] = gemm_q4_0, [QT_Q4_1] = gemm_q4_1, [QT_Q8_0] = gemm_q8_0},
+	.gemm = {[QT_Q4_0] = gemm_q4_0, [QT_Q4_1] = gemm_q4_1, [QT_Q8_0] = gemm_q8_0,
+		 [QT_Q4_K] = gemm_q4_K, [QT_Q6_K] = gemm_q6_K},
 };

@@ -457,7 +457,8 @@ static void test_table(void **state)
 		assert_string_equal(t.dot_isa[QT_Q4_0], f & KERN_F_NEONDOT ? "neondot" : "neon");
 		assert_string_equal(t.quantize_isa[QT_Q8_K], "neon");
 		assert_int_equal(kern_mat_packable(&t, QT_Q4_0), 1);
-		assert_int_equal(kern_mat_packable(&t, QT_Q4_K), 0);  /* no NEON k-quant tiles */
+		assert_int_equal(kern_mat_packable(&t, QT_Q6_K), 1);
+		assert_int_equal(kern_mat_packable(&t, QT_Q5_K), 0);  /* no tiles for Q5_0, Q5_K */
 	}
 	assert_int_equal(kern_act_type(QT_Q4_1), QT_Q8_1);
 	assert_int_equal(kern_act_type(QT_Q6_K), QT_Q8_K);
