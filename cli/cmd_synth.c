@@ -1,6 +1,6 @@
 /* cli: `llmcap synth` — writes a synthetic GGUF of a model's shape (random
  * weights of one tensor type, F32 norms, the tokenizer metadata llama.cpp
- * needs to load it), so another engine can be timed on the same bytes
+ * needs to load it; dense or MoE), so another engine can be timed on the same bytes
  * llmcap predicts for. The file appears whole or not at all: it is
  * written under a temporary name beside --out, by a child process, and
  * renamed; a failure or Ctrl-C removes the temporary file. */
@@ -75,7 +75,7 @@ static int synth_main(const struct cli_cmd *cmd, int argc, char **argv)
 	const char *model = NULL, *quant = "Q4_0", *out = NULL;
 	int layers = 0, seed = 42, help = 0;
 	const struct cli_opt opts[] = {
-		{"model", CLI_STR, &model, "M", "catalog id or config.json of a dense llama-shaped model"},
+		{"model", CLI_STR, &model, "M", "catalog id or config.json of a llama, mistral, mixtral, qwen2, qwen3 or qwen3moe shape"},
 		{"quant", CLI_STR, &quant, "Q", "tensor type of every matrix: Q4_0 (default), Q4_1, Q5_0, Q8_0, Q4_K, Q5_K, Q6_K, F16, BF16"},
 		{"out", CLI_STR, &out, "FILE", "where to write the .gguf (required; replaced atomically)"},
 		{"layers", CLI_INT, &layers, "L", "write only the first L layers (default: all)"},
@@ -132,8 +132,10 @@ done:
 const struct cli_cmd cmd_synth = {
 	"synth", "Write a synthetic GGUF of a model's shape (for timing other engines)",
 	"synth --model M [--quant Q] --out FILE.gguf [--layers L] [--seed S]",
-	"Writes a GGUF file of a dense llama-shaped model (a catalog id or a config.json):\n"
-	"every matrix random in one tensor type, F32 norms, and the minimal tokenizer\n"
+	"Writes a GGUF file of a llama-family model's shape (a catalog id or a config.json):\n"
+	"architecture llama (llama, mistral, smollm; Mixtral's experts as llama.cpp lays\n"
+	"them out), qwen2, qwen3 or qwen3moe; every matrix (and expert) random in one\n"
+	"tensor type, F32 norms, biases and routers, and the minimal tokenizer\n"
 	"metadata llama.cpp needs to load it. llama-bench (or any GGUF engine) can then be\n"
 	"timed on exactly the bytes `llmcap plan --model FILE.gguf` predicts for; `llmcap\n"
 	"calibrate --engine llama.cpp` and `verify --engine llama.cpp` do this themselves.\n"

@@ -47,7 +47,7 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 	const struct cli_opt opts[] = {
 		{"model", CLI_STR, &model, "M", "catalog id (a synthetic file of its shape), a .gguf or a config.json"},
 		{"quant", CLI_STR, &quant, "Q", "tensor type of a synthetic file: Q4_0 (default), Q4_1, Q5_0, Q8_0, Q4_K, Q5_K, Q6_K, F16"},
-		{"gguf", CLI_STR, &gguf, "FILE", "a real GGUF file to run (llama, mistral, qwen2, qwen3)"},
+		{"gguf", CLI_STR, &gguf, "FILE", "a real GGUF file to run (llama, mistral, qwen2, qwen3; MoE: mixtral, qwen3moe)"},
 		{"ctx", CLI_INT, &ctx, "N", "context window allocated (default 2048)"},
 		{"prompt", CLI_INT, &prompt, "P", "prompt tokens (default 128)"},
 		{"gen", CLI_INT, &gen, "G", "tokens generated (default 32)"},
@@ -225,6 +225,10 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 			fprintf(stderr, "llmcap verify: %s; predicting with the cached profile's %.1f GB/s\n", err,
 				bw_cached);
 	}
+	const struct kern_model_cfg *kc = gpu ? kern_cuda_model_config(gm) : kern_model_config(km);
+	/* what one decoded token reads: the prediction's count and the
+	 * kernels' own (MoE: the experts a token is routed to) */
+	const double pred_wb = sim_decode_weight_bytes(&run_m, w), kern_wb = (double)kc->weight_bytes;
 	/* prediction first: engine llmcap, this machine, the threads used */
 	if (gpu) {
 		/* as plan --engine llmcap predicts it: the shipped llmcap cuda
@@ -297,6 +301,14 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 		cJSON_AddNumberToObject(wk, "prompt", prompt);
 		cJSON_AddNumberToObject(wk, "gen", gen);
 		cJSON_AddNumberToObject(wk, "runs", runs);
+		if (kc->n_expert > 0) {
+			cJSON *mo = cJSON_AddObjectToObject(o, "moe");
+			cJSON_AddNumberToObject(mo, "experts", kc->n_expert);
+			cJSON_AddNumberToObject(mo, "experts_per_token", kc->n_expert_used);
+		}
+		cJSON *db = cJSON_AddObjectToObject(o, "weight_bytes_per_token");
+		jnum(db, "predicted", pred_wb);
+		jnum(db, "kernels", kern_wb);
 		cJSON *pr = cJSON_AddObjectToObject(o, "predicted");
 		jnum(pr, "prefill_tps", prompt > 0 ? p->prefill_tps : NAN);
 		jnum(pr, "decode_tps", p->decode_tps);
@@ -343,9 +355,15 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 			printf("  synthetic file of the model's shape with random weights%s\n",
 			       run_m.n_layer < full_layers ? "" : "");
 		if (synthetic && run_m.n_layer < full_layers)
-			printf("  timed on its first %d of %d layers (the whole model would not fit in half "
-			       "of the memory available); predicted for the same %d layers\n",
-			       run_m.n_layer, full_layers, run_m.n_layer);
+			printf("  timed on its first %d of %d layers (%s); predicted for the same %d layers\n",
+			       run_m.n_layer, full_layers, layers == run_m.n_layer ? "--layers"
+			       : "the whole model would not fit in half of the memory available",
+			       run_m.n_layer);
+		if (kc->n_expert > 0)
+			printf("  mixture of experts: %d of %d experts per token in every layer\n",
+			       kc->n_expert_used, kc->n_expert);
+		printf("  weights read per decoded token: %.3f GB predicted, %.3f GB by the kernels\n",
+		       pred_wb / 1e9, kern_wb / 1e9);
 		printf("  ctx %d, prompt %d, generate %d; %d runs after a warm-up, median (min - max)\n\n",
 		       ctx, prompt, gen, res->n);
 		char a[48], b[48];

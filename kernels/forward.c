@@ -11,6 +11,10 @@
  *              x += Wdown (silu(Wgate h) * Wup h)
  *   logits = Woutput (rmsnorm(x) * output_norm)
  *
+ * MoE models (Mixtral: "llama" with expert_count; "qwen3moe": qwen3's
+ * attention) replace the FFN of every layer by kern_moe_ffn (kern_moe.c):
+ * softmax router, top-k experts, renormalised weights.
+ *
  * Activations are quantized once per input and shared by the matrices
  * that read it (q/k/v, gate/up).
  */
@@ -39,6 +43,7 @@ struct layer {
 	struct kern_mat wo;                        /* (n_embd, n_head * head_dim) */
 	struct kern_mat wg, wu;                    /* (n_ff, n_embd) */
 	struct kern_mat wd;                        /* (n_embd, n_ff) */
+	struct kern_moe moe;                       /* n_expert 0: the dense FFN above */
 	struct kern_kv kv;                         /* (n_ctx, n_head_kv, head_dim) x 2 */
 };
 
@@ -64,6 +69,7 @@ struct kern_model {
 	const float *act_src;                      /* what act holds: source rows and form */
 	int act_form, act_rows;
 	int packed;                                /* kern_mat_pack tried on every matrix */
+	struct kern_moe_buf *moe_buf;              /* MoE models: routing and expert buffers */
 };
 
 /* ---- opening ---------------------------------------------------------- */
@@ -178,6 +184,49 @@ static int get_mat(struct kern_model *m, const char *name, int64_t rows, int64_t
 	return 0;
 }
 
+/* n_expert matrices of rows x cols, the slices of the 3-D tensor name
+ * ([cols, rows, n_expert] in GGUF order), into a new array *out. */
+static int get_experts(struct kern_model *m, const char *name, int n_expert, int64_t rows, int64_t cols,
+		       struct kern_mat **out, char *err, size_t errlen)
+{
+	const struct mdb_gguf_tensor *t = find_tensor(m->g, name);
+	if (!t) {
+		if (err)
+			snprintf(err, errlen, "tensor %s is missing from the GGUF file (a MoE layer needs "
+				 "ffn_gate_inp and ffn_{gate,up,down}_exps)", name);
+		return -2;
+	}
+	if (t->n_dims != 3 || t->dims[0] != (uint64_t)cols || t->dims[1] != (uint64_t)rows ||
+	    t->dims[2] != (uint64_t)n_expert) {
+		if (err)
+			snprintf(err, errlen, "tensor %s has shape [%llu, %llu, %llu] (%u dims), expected "
+				 "[%lld, %lld, %d] (columns, rows, experts)", name,
+				 (unsigned long long)t->dims[0], (unsigned long long)t->dims[1],
+				 (unsigned long long)(t->n_dims > 2 ? t->dims[2] : 1), t->n_dims,
+				 (long long)cols, (long long)rows, n_expert);
+		return -2;
+	}
+	struct kern_mat *ws = calloc((size_t)n_expert, sizeof *ws);
+	if (!ws) {
+		if (err)
+			snprintf(err, errlen, "out of memory");
+		return -3;
+	}
+	char e2[200];
+	const uint8_t *base = tensor_data(m, t);
+	for (int e = 0; e < n_expert; e++) {
+		if (kern_mat_init(&ws[e], (int)t->type, rows, cols, NULL, e2, sizeof e2) != 0) {
+			if (err)
+				snprintf(err, errlen, "tensor %s: %s", name, e2);
+			free(ws);
+			return -2;
+		}
+		ws[e].data = base + (size_t)e * (size_t)rows * ws[e].row_bytes;
+	}
+	*out = ws;
+	return 0;
+}
+
 static int read_config(struct kern_model *m, char *err, size_t errlen)
 {
 	struct kern_model_cfg *c = &m->cfg;
@@ -194,21 +243,53 @@ static int read_config(struct kern_model *m, char *err, size_t errlen)
 	c->arch[len] = 0;
 	if (!strcmp(c->arch, "llama") || !strcmp(c->arch, "mistral")) {
 		c->rope_mode = KERN_ROPE_NORM;
-	} else if (!strcmp(c->arch, "qwen2") || !strcmp(c->arch, "qwen3")) {
+	} else if (!strcmp(c->arch, "qwen2") || !strcmp(c->arch, "qwen3") ||
+		   !strcmp(c->arch, "qwen3moe")) {
 		c->rope_mode = KERN_ROPE_NEOX;
 	} else {
 		if (err)
 			snprintf(err, errlen, "architecture %s is not supported by llmcap's forward pass "
-				 "(llama, mistral, qwen2, qwen3)", c->arch);
+				 "(llama, mistral, qwen2, qwen3, qwen3moe; Mixtral as llama)", c->arch);
 		return -2;
 	}
+	const int qwen3moe = !strcmp(c->arch, "qwen3moe");
 	int64_t v[6];
 	int rc;
+	int64_t ne, nu, fe;
 	if ((rc = get_int(g, c->arch, "block_count", -1, &v[0], err, errlen)) ||
 	    (rc = get_int(g, c->arch, "embedding_length", -1, &v[1], err, errlen)) ||
-	    (rc = get_int(g, c->arch, "feed_forward_length", -1, &v[2], err, errlen)) ||
-	    (rc = get_int(g, c->arch, "attention.head_count", -1, &v[3], err, errlen)))
+	    (rc = get_int(g, c->arch, "feed_forward_length", qwen3moe ? 0 : -1, &v[2], err, errlen)) ||
+	    (rc = get_int(g, c->arch, "attention.head_count", -1, &v[3], err, errlen)) ||
+	    (rc = get_int(g, c->arch, "expert_count", qwen3moe ? -1 : 0, &ne, err, errlen)) ||
+	    (rc = get_int(g, c->arch, "expert_used_count", ne > 0 ? -1 : 0, &nu, err, errlen)) ||
+	    (rc = get_int(g, c->arch, "expert_feed_forward_length", 0, &fe, err, errlen)))
 		return rc;
+	if (ne < 0 || ne > 512 || (ne > 0 && (nu < 1 || nu > ne || nu > 64)) ||
+	    (ne == 0 && qwen3moe) || fe < 0 || fe > (1 << 22)) {
+		if (err)
+			snprintf(err, errlen, "unsupported %s experts: %lld, %lld used per token, expert "
+				 "FFN %lld (1..512 experts, 1..64 used, at most all)", c->arch, (long long)ne,
+				 (long long)nu, (long long)fe);
+		return -2;
+	}
+	/* llama.cpp: Mixtral's experts are feed_forward_length wide; qwen3moe's
+	 * expert_feed_forward_length, else feed_forward_length / used */
+	if (ne > 0 && !qwen3moe)
+		fe = v[2];
+	else if (ne > 0 && fe == 0)
+		fe = nu > 0 ? v[2] / nu : 0;
+	if (v[2] == 0)
+		v[2] = fe;
+	if (ne > 0 && (fe <= 0 || fe > (1 << 22))) {
+		if (err)
+			snprintf(err, errlen, "GGUF key %s.expert_feed_forward_length is missing or 0 and "
+				 "no feed_forward_length gives the experts' FFN size", c->arch);
+		return -2;
+	}
+	c->n_expert = (int)ne;
+	c->n_expert_used = ne > 0 ? (int)nu : 0;
+	c->n_ff_exp = ne > 0 ? (int)fe : 0;
+	c->expert_weights_scale = ne > 0 ? (float)get_float(g, c->arch, "expert_weights_scale", 0.0) : 0.0f;
 	if ((rc = get_int(g, c->arch, "attention.head_count_kv", v[3], &v[4], err, errlen)))
 		return rc;
 	if (v[3] <= 0 || v[1] <= 0 || v[0] <= 0 || v[2] <= 0 || v[4] <= 0 || v[3] % v[4] ||
@@ -254,9 +335,17 @@ void kern_model_close(struct kern_model *m)
 			struct kern_mat *ws[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wg, &L->wu, &L->wd};
 			for (int k = 0; k < 7; k++)
 				kern_mat_unpack(ws[k]);
+			kern_mat_unpack(&L->moe.router);
+			struct kern_mat *ex[3] = {L->moe.gate, L->moe.up, L->moe.down};
+			for (int k = 0; k < 3; k++) {
+				for (int e = 0; ex[k] && e < L->moe.n_expert; e++)
+					kern_mat_unpack(&ex[k][e]);
+				free(ex[k]);
+			}
 		}
 		free(m->L);
 	}
+	kern_moe_buf_free(m->moe_buf);
 	kern_mat_unpack(&m->output);
 	free(m->x);
 	free(m->xn);
@@ -360,7 +449,7 @@ int kern_model_open(struct kern_model **out, const char *path, const struct kern
 	if (!m->L)
 		goto nomem;
 	const int64_t qd = (int64_t)c->n_head * c->head_dim, kd = (int64_t)c->n_head_kv * c->head_dim;
-	const int is_qwen3 = !strcmp(c->arch, "qwen3");
+	const int is_qwen3 = !strcmp(c->arch, "qwen3") || !strcmp(c->arch, "qwen3moe");
 	uint64_t wbytes = m->output.row_bytes * (uint64_t)m->output.rows;
 	for (int l = 0; l < c->n_layer; l++) {
 		struct layer *L = &m->L[l];
@@ -381,14 +470,46 @@ int kern_model_open(struct kern_model **out, const char *path, const struct kern
 		if (get_mat(m, NAME("attn_q.weight"), qd, c->n_embd, &L->wq, 0, err, errlen) ||
 		    get_mat(m, NAME("attn_k.weight"), kd, c->n_embd, &L->wk, 0, err, errlen) ||
 		    get_mat(m, NAME("attn_v.weight"), kd, c->n_embd, &L->wv, 0, err, errlen) ||
-		    get_mat(m, NAME("attn_output.weight"), c->n_embd, qd, &L->wo, 0, err, errlen) ||
-		    get_mat(m, NAME("ffn_gate.weight"), c->n_ff, c->n_embd, &L->wg, 0, err, errlen) ||
-		    get_mat(m, NAME("ffn_up.weight"), c->n_ff, c->n_embd, &L->wu, 0, err, errlen) ||
-		    get_mat(m, NAME("ffn_down.weight"), c->n_embd, c->n_ff, &L->wd, 0, err, errlen))
+		    get_mat(m, NAME("attn_output.weight"), c->n_embd, qd, &L->wo, 0, err, errlen))
 			goto fail;
+		if (c->n_expert > 0) {
+			struct kern_moe *e = &L->moe;
+			e->n_expert = c->n_expert;
+			e->n_used = c->n_expert_used;
+			e->n_embd = c->n_embd;
+			e->n_ff = c->n_ff_exp;
+			e->w_scale = c->expert_weights_scale;
+			if (get_mat(m, NAME("ffn_gate_inp.weight"), c->n_expert, c->n_embd, &e->router, 0, err,
+				    errlen))
+				goto fail;
+			int xrc;
+			if ((xrc = get_experts(m, NAME("ffn_gate_exps.weight"), c->n_expert, c->n_ff_exp,
+					       c->n_embd, &e->gate, err, errlen)) ||
+			    (xrc = get_experts(m, NAME("ffn_up_exps.weight"), c->n_expert, c->n_ff_exp,
+					       c->n_embd, &e->up, err, errlen)) ||
+			    (xrc = get_experts(m, NAME("ffn_down_exps.weight"), c->n_expert, c->n_embd,
+					       c->n_ff_exp, &e->down, err, errlen))) {
+				rc = xrc;
+				goto fail;
+			}
+			uint64_t eb = 0;
+			const struct kern_mat *ex[3] = {e->gate, e->up, e->down};
+			for (int k = 0; k < 3; k++)
+				eb += ex[k][0].row_bytes * (uint64_t)ex[k][0].rows;
+			wbytes += e->router.row_bytes * (uint64_t)e->router.rows + eb * (uint64_t)e->n_used;
+			c->expert_bytes += eb * (uint64_t)e->n_expert;
+		} else {
+			if (get_mat(m, NAME("ffn_gate.weight"), c->n_ff, c->n_embd, &L->wg, 0, err, errlen) ||
+			    get_mat(m, NAME("ffn_up.weight"), c->n_ff, c->n_embd, &L->wu, 0, err, errlen) ||
+			    get_mat(m, NAME("ffn_down.weight"), c->n_embd, c->n_ff, &L->wd, 0, err, errlen))
+				goto fail;
+			const struct kern_mat *fs[3] = {&L->wg, &L->wu, &L->wd};
+			for (int k = 0; k < 3; k++)
+				wbytes += fs[k]->row_bytes * (uint64_t)fs[k]->rows;
+		}
 #undef NAME
-		const struct kern_mat *ws[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wg, &L->wu, &L->wd};
-		for (int k = 0; k < 7; k++)
+		const struct kern_mat *ws[4] = {&L->wq, &L->wk, &L->wv, &L->wo};
+		for (int k = 0; k < 4; k++)
 			wbytes += ws[k]->row_bytes * (uint64_t)ws[k]->rows;
 		const size_t esz = kv_type == QT_F16 ? 2 : 4;
 		L->kv = (struct kern_kv){kv_type, n_ctx, c->n_head_kv, c->head_dim, NULL, NULL};
@@ -421,6 +542,8 @@ int kern_model_open(struct kern_model **out, const char *path, const struct kern
 	if (B * kern_row_bytes(QT_Q8_K, maxc) > m->act_size)
 		m->act_size = B * kern_row_bytes(QT_Q8_K, maxc);
 	m->act = malloc(m->act_size);
+	if (c->n_expert > 0 && kern_moe_buf_new(&m->moe_buf, &m->L[0].moe, MAX_BATCH) != 0)
+		goto nomem;
 	if (!m->x || !m->xn || !m->o || !m->q || !m->att || !m->k || !m->v || !m->gate || !m->up ||
 	    !m->scratch || !m->act)
 		goto nomem;
@@ -501,7 +624,13 @@ static void pack_all(struct kern_model *m, struct kern_pool *pool)
 		struct layer *L = &m->L[l];
 		struct kern_mat *ws[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wg, &L->wu, &L->wd};
 		for (int k = 0; k < 7; k++)
-			kern_mat_pack(m->t, ws[k], pool, NULL, 0);
+			if (ws[k]->data)
+				kern_mat_pack(m->t, ws[k], pool, NULL, 0);
+		struct kern_mat *ex[3] = {L->moe.gate, L->moe.up, L->moe.down};
+		for (int k = 0; k < 3; k++)
+			for (int e = 0; ex[k] && e < L->moe.n_expert; e++)
+				kern_mat_pack(m->t, &ex[k][e], pool, NULL, 0);
+		kern_mat_pack(m->t, &L->moe.router, pool, NULL, 0);
 	}
 	kern_mat_pack(m->t, &m->output, pool, NULL, 0);
 }
@@ -640,13 +769,17 @@ static void eval_batch(struct kern_model *m, struct kern_pool *pool, const int32
 		acts_invalidate(m);
 		for (int i = 0; i < n; i++)
 			kern_rmsnorm(m->xn + i * E, m->x + i * E, L->ffn_norm, E, c->eps);
-		const struct kern_mat *gu[2] = {&L->wg, &L->wu};
-		float *const gu_out[2] = {m->gate, m->up};
-		proj_shared(m, pool, 2, gu, m->xn, n, gu_out);
-		struct swiglu_task sw = {m->t, m->gate, m->up, (int64_t)n * c->n_ff};
-		kern_pool_run(pool, swiglu_run, &sw);
-		acts_invalidate(m);
-		proj(m, pool, &L->wd, m->gate, n, m->o);
+		if (L->moe.n_expert > 0) {
+			kern_moe_ffn(m->t, pool, &L->moe, m->moe_buf, m->xn, n, m->o);
+		} else {
+			const struct kern_mat *gu[2] = {&L->wg, &L->wu};
+			float *const gu_out[2] = {m->gate, m->up};
+			proj_shared(m, pool, 2, gu, m->xn, n, gu_out);
+			struct swiglu_task sw = {m->t, m->gate, m->up, (int64_t)n * c->n_ff};
+			kern_pool_run(pool, swiglu_run, &sw);
+			acts_invalidate(m);
+			proj(m, pool, &L->wd, m->gate, n, m->o);
+		}
 		for (int64_t j = 0; j < n * E; j++)
 			m->x[j] += m->o[j];
 	}

@@ -1193,6 +1193,11 @@ int kern_cuda_model_open(struct kern_cuda_model **out, struct kern_cuda *c, cons
 	m->kd = g->n_head_kv * g->head_dim;
 	m->theta_scale = powf(g->rope_base, -2.0f / (float)g->n_rot);
 	rc = -3;
+	if (g->n_expert > 0) {
+		snprintf(err, errlen, "the CUDA kernels do not run mixture-of-experts models yet (%s, %d "
+			 "experts); run it on the CPU (--device cpu)", g->arch, g->n_expert);
+		goto fail;
+	}
 	if (n_ctx < 1 || !attn_fn(c, g->head_dim) || g->n_embd % 32 || g->n_ff % 32) {
 		snprintf(err, errlen, "the CUDA kernels take head sizes 64, 128 and 256 and widths that are "
 			 "multiples of 32 (this model: head %d, width %d, FFN %d)",

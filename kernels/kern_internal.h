@@ -141,6 +141,30 @@ int kern_matmul_q_shared(const struct kern_table *t, struct kern_pool *pool, int
 			 const struct kern_mat *const *w, const void *xq, int64_t n_tok, float *const *Y,
 			 const int64_t *ldy);
 
+/* ---- mixture of experts (kern_moe.c) ---------------------------------
+ * One MoE FFN: a router and n_expert experts, each a gated FFN of n_ff;
+ * the matrices are views into the layer's 3-D expert tensors (expert e
+ * at e x rows x row_bytes), owned by the model. */
+struct kern_moe {
+	int n_expert, n_used;
+	int64_t n_embd, n_ff;        /* n_ff: one expert's FFN */
+	float w_scale;               /* expert_weights_scale; 0 or 1: none */
+	struct kern_mat router;      /* (n_expert, n_embd) */
+	struct kern_mat *gate, *up;  /* n_expert x (n_ff, n_embd) */
+	struct kern_mat *down;       /* n_expert x (n_embd, n_ff) */
+};
+/* Work buffers for up to max_tok tokens of one shape (any layer of it).
+ * 0, or -2 out of memory. Free with kern_moe_buf_free (NULL is fine). */
+struct kern_moe_buf;
+int kern_moe_buf_new(struct kern_moe_buf **out, const struct kern_moe *moe, int max_tok);
+void kern_moe_buf_free(struct kern_moe_buf *b);
+/* Y (n x n_embd) = the MoE FFN of the n rows of X (n x n_embd): routed
+ * per token (kern_moe_route), tokens grouped by expert so that each
+ * chosen expert's matrices are read once for all of its tokens. 0, or -1
+ * when n is not in 1..max_tok. */
+int kern_moe_ffn(const struct kern_table *t, struct kern_pool *pool, const struct kern_moe *moe,
+		 struct kern_moe_buf *b, const float *X, int n, float *Y);
+
 static inline float kern_bits_f32(uint32_t u)
 {
 	float f;

@@ -1,8 +1,10 @@
-/* kernels: a synthetic llama-architecture GGUF file — random weights of a
- * catalog model's shape in one tensor type, F32 norms, and the minimal
- * tokenizer metadata llama.cpp needs to load it — so that models which
- * are not on disk can be run by llmcap's forward pass and by llama.cpp on
- * exactly the same bytes. Layout: ggml's docs/gguf.md, version 3. */
+/* kernels: a synthetic llama-family GGUF file — random weights of a
+ * catalog model's shape in one tensor type, F32 norms (and biases, q/k
+ * norms, MoE routers), and the minimal tokenizer metadata llama.cpp needs
+ * to load it — so that models which are not on disk can be run by
+ * llmcap's forward pass and by llama.cpp on exactly the same bytes.
+ * Architectures as llama.cpp names them: llama (dense, or Mixtral-style
+ * experts), qwen2, qwen3, qwen3moe. Layout: ggml's docs/gguf.md, version 3. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -51,10 +53,13 @@ static void kv_f32(struct gw *w, const char *k, float v)
 	w_bytes(w, &v, 4);
 }
 
+enum tkind { T_MAT, T_NORM, T_BIAS, T_ROUTER };
+
 struct tinfo {
 	char name[64];
 	int type;
-	int64_t ne0, ne1;            /* ne1 = 1 for vectors */
+	enum tkind kind;
+	int64_t ne0, ne1, ne2;       /* ne1 = ne2 = 1 for vectors */
 	uint64_t offset, bytes;
 };
 
@@ -76,6 +81,42 @@ static uint32_t ftype_of(int t)
 	}
 }
 
+/* The GGUF architecture llama.cpp runs m's shape as, or NULL with err set:
+ * "llama" (dense, or Mixtral-style experts), "qwen2" (q/k/v biases),
+ * "qwen3" (q/k norms), "qwen3moe" (q/k norms and experts). */
+static const char *synth_arch(const struct mdb_model *m, char *err, size_t errlen)
+{
+	if (m->attn != MDB_ATTN_GQA && m->attn != MDB_ATTN_MHA) {
+		snprintf(err, errlen, "%s is not a plain llama-family model (its attention is %s); "
+			 "synthetic files are written for grouped-query models (llama, mistral, "
+			 "mixtral, qwen2, qwen3, qwen3moe shapes)", m->id, mdb_attn_kind_name(m->attn));
+		return NULL;
+	}
+	const int moe = mdb_model_is_moe(m);
+	if (m->attn_gate || m->o_bias || (m->qkv_bias && m->qk_norm) || (m->qkv_bias && moe)) {
+		snprintf(err, errlen, "%s has parts no llama, qwen2, qwen3 or qwen3moe layer has (an "
+			 "attention gate, an output bias, or q/k/v biases with %s); synthetic files are "
+			 "written for those shapes", m->id, moe ? "experts" : "q/k norms");
+		return NULL;
+	}
+	if (moe) {
+		const struct mdb_moe *e = &m->moe;
+		int all = e->first_k_dense == 0 && e->moe_every <= 1;
+		for (int l = 0; l < m->n_layer && l < MDB_MAX_LAYERS && all; l++)
+			all = !e->dense_layers[l];
+		if (e->n_shared_experts > 0 || e->expert_bias || !all || e->expert_ffn <= 0 ||
+		    e->experts_per_token < 1 || e->experts_per_token > e->n_experts || e->n_experts > 512) {
+			snprintf(err, errlen, "%s's experts are not Mixtral's or Qwen3-MoE's kind (shared "
+				 "experts, expert biases, dense layers between MoE layers, or more than 512 "
+				 "experts); synthetic MoE files have routed experts in every layer", m->id);
+			return NULL;
+		}
+	}
+	if (m->qk_norm)
+		return moe ? "qwen3moe" : "qwen3";
+	return m->qkv_bias ? "qwen2" : "llama";
+}
+
 int kern_write_synth_gguf(const char *path, const struct mdb_model *m, int type, int n_layer,
 			  uint64_t seed, char *err, size_t errlen)
 {
@@ -84,59 +125,73 @@ int kern_write_synth_gguf(const char *path, const struct mdb_model *m, int type,
 			 type);
 		return -2;
 	}
-	if (m->attn != MDB_ATTN_GQA && m->attn != MDB_ATTN_MHA) {
-		snprintf(err, errlen, "%s is not a plain llama-family model (its attention is %s); "
-			 "synthetic files are written for dense grouped-query models", m->id,
-			 mdb_attn_kind_name(m->attn));
+	const char *arch = synth_arch(m, err, errlen);
+	if (!arch)
 		return -2;
-	}
-	if (mdb_model_is_moe(m) || m->qkv_bias || m->qk_norm || m->attn_gate) {
-		snprintf(err, errlen, "%s has parts the llama architecture lacks (experts, biases or "
-			 "q/k norms); synthetic files are written for llama-shaped models", m->id);
-		return -2;
-	}
+	const int moe = mdb_model_is_moe(m), qwen3moe = !strcmp(arch, "qwen3moe");
 	if (n_layer <= 0 || n_layer > m->n_layer)
 		n_layer = m->n_layer;
 	int blck, bpb;
-	if (kern_type_block(type, &blck, &bpb) != 0 || m->hidden % blck || m->ffn % blck ||
-	    (m->n_head * m->head_dim) % blck) {
+	const int64_t FE = moe ? m->moe.expert_ffn : 0, NX = moe ? m->moe.n_experts : 0;
+	if (kern_type_block(type, &blck, &bpb) != 0 || m->hidden % blck || (moe ? FE : m->ffn) % blck ||
+	    (moe ? FE : m->ffn) <= 0 || (m->n_head * m->head_dim) % blck) {
 		snprintf(err, errlen, "%s's widths are not multiples of the type's block", m->id);
 		return -2;
 	}
 	int64_t H = m->hidden, F = m->ffn, QD = (int64_t)m->n_head * m->head_dim,
-		KD = (int64_t)m->n_head_kv * m->head_dim, V = m->vocab;
-	int nt = 2 + (m->tied_embd ? 0 : 1) + 9 * n_layer;
+		KD = (int64_t)m->n_head_kv * m->head_dim, V = m->vocab, HD = m->head_dim;
+	/* the FFN size llama.cpp reads: Mixtral's experts are
+	 * feed_forward_length wide; qwen3moe keeps the config's dense size */
+	const int64_t F_key = !moe ? F : qwen3moe && F > 0 ? F : FE;
+	const int per_layer = 6 + (moe ? 4 : 3) + (m->qkv_bias ? 3 : 0) + (m->qk_norm ? 2 : 0);
+	int nt = 2 + (m->tied_embd ? 0 : 1) + per_layer * n_layer;
 	struct tinfo *ti = calloc((size_t)nt, sizeof *ti);
 	if (!ti) {
 		snprintf(err, errlen, "out of memory");
 		return -3;
 	}
 	int k = 0;
-#define T(nm, ty, a, b) (snprintf(ti[k].name, sizeof ti[k].name, "%s", nm), ti[k].type = (ty), \
-			  ti[k].ne0 = (a), ti[k].ne1 = (b), k++)
-	T("token_embd.weight", type, H, V);
-	T("output_norm.weight", QT_F32, H, 1);
+#define T(nm, ty, kd, a, b, c) (snprintf(ti[k].name, sizeof ti[k].name, "%s", nm), ti[k].type = (ty), \
+				ti[k].kind = (kd), ti[k].ne0 = (a), ti[k].ne1 = (b), ti[k].ne2 = (c), k++)
+	T("token_embd.weight", type, T_MAT, H, V, 1);
+	T("output_norm.weight", QT_F32, T_NORM, H, 1, 1);
 	if (!m->tied_embd)
-		T("output.weight", type, H, V);
+		T("output.weight", type, T_MAT, H, V, 1);
 	for (int l = 0; l < n_layer; l++) {
 		char n[64];
-#define L(s, ty, a, b) (snprintf(n, sizeof n, "blk.%d." s, l), T(n, ty, a, b))
-		L("attn_norm.weight", QT_F32, H, 1);
-		L("attn_q.weight", type, H, QD);
-		L("attn_k.weight", type, H, KD);
-		L("attn_v.weight", type, H, KD);
-		L("attn_output.weight", type, QD, H);
-		L("ffn_norm.weight", QT_F32, H, 1);
-		L("ffn_gate.weight", type, H, F);
-		L("ffn_up.weight", type, H, F);
-		L("ffn_down.weight", type, F, H);
+#define L(s, ty, kd, a, b, c) (snprintf(n, sizeof n, "blk.%d." s, l), T(n, ty, kd, a, b, c))
+		L("attn_norm.weight", QT_F32, T_NORM, H, 1, 1);
+		L("attn_q.weight", type, T_MAT, H, QD, 1);
+		L("attn_k.weight", type, T_MAT, H, KD, 1);
+		L("attn_v.weight", type, T_MAT, H, KD, 1);
+		if (m->qkv_bias) {
+			L("attn_q.bias", QT_F32, T_BIAS, QD, 1, 1);
+			L("attn_k.bias", QT_F32, T_BIAS, KD, 1, 1);
+			L("attn_v.bias", QT_F32, T_BIAS, KD, 1, 1);
+		}
+		if (m->qk_norm) {
+			L("attn_q_norm.weight", QT_F32, T_NORM, HD, 1, 1);
+			L("attn_k_norm.weight", QT_F32, T_NORM, HD, 1, 1);
+		}
+		L("attn_output.weight", type, T_MAT, QD, H, 1);
+		L("ffn_norm.weight", QT_F32, T_NORM, H, 1, 1);
+		if (moe) {
+			L("ffn_gate_inp.weight", QT_F32, T_ROUTER, H, NX, 1);
+			L("ffn_gate_exps.weight", type, T_MAT, H, FE, NX);
+			L("ffn_up_exps.weight", type, T_MAT, H, FE, NX);
+			L("ffn_down_exps.weight", type, T_MAT, FE, H, NX);
+		} else {
+			L("ffn_gate.weight", type, T_MAT, H, F, 1);
+			L("ffn_up.weight", type, T_MAT, H, F, 1);
+			L("ffn_down.weight", type, T_MAT, F, H, 1);
+		}
 #undef L
 	}
 #undef T
 	uint64_t off = 0;
 	for (int i = 0; i < nt; i++) {
 		ti[i].offset = off;
-		ti[i].bytes = kern_row_bytes(ti[i].type, ti[i].ne0) * (uint64_t)ti[i].ne1;
+		ti[i].bytes = kern_row_bytes(ti[i].type, ti[i].ne0) * (uint64_t)ti[i].ne1 * (uint64_t)ti[i].ne2;
 		off += (ti[i].bytes + ALIGN - 1) / ALIGN * ALIGN;
 	}
 
@@ -152,26 +207,34 @@ int kern_write_synth_gguf(const char *path, const struct mdb_model *m, int type,
 	w_bytes(&w, "GGUF", 4);
 	w_u32(&w, 3);
 	w_u64(&w, (uint64_t)nt);
-	w_u64(&w, 21);                   /* metadata pairs written below */
-	char name[160];
+	w_u64(&w, 21 + (moe ? 2 : 0) + (qwen3moe ? 1 : 0)); /* metadata pairs written below */
+	char name[160], key[96];
 	snprintf(name, sizeof name, "llmcap synthetic %s (%d of %d layers, random weights)", m->id,
 		 n_layer, m->n_layer);
-	kv_str(&w, "general.architecture", "llama");
+#define K(s) (snprintf(key, sizeof key, "%s.%s", arch, s), key)
+	kv_str(&w, "general.architecture", arch);
 	kv_str(&w, "general.name", name);
 	kv_u32(&w, "general.file_type", ftype_of(type));
 	kv_u32(&w, "general.alignment", ALIGN);
-	kv_u32(&w, "llama.context_length", (uint32_t)(m->context > 0 && m->context < (1 << 30) ? m->context : 4096));
-	kv_u32(&w, "llama.embedding_length", (uint32_t)H);
-	kv_u32(&w, "llama.block_count", (uint32_t)n_layer);
-	kv_u32(&w, "llama.feed_forward_length", (uint32_t)F);
-	kv_u32(&w, "llama.attention.head_count", (uint32_t)m->n_head);
-	kv_u32(&w, "llama.attention.head_count_kv", (uint32_t)m->n_head_kv);
-	kv_u32(&w, "llama.attention.key_length", (uint32_t)m->head_dim);
-	kv_u32(&w, "llama.attention.value_length", (uint32_t)m->head_dim);
-	kv_u32(&w, "llama.rope.dimension_count", (uint32_t)m->head_dim);
-	kv_f32(&w, "llama.rope.freq_base", (float)(isfinite(m->rope_theta) ? m->rope_theta : 10000.0));
-	kv_f32(&w, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
-	kv_u32(&w, "llama.vocab_size", (uint32_t)V);
+	kv_u32(&w, K("context_length"), (uint32_t)(m->context > 0 && m->context < (1 << 30) ? m->context : 4096));
+	kv_u32(&w, K("embedding_length"), (uint32_t)H);
+	kv_u32(&w, K("block_count"), (uint32_t)n_layer);
+	kv_u32(&w, K("feed_forward_length"), (uint32_t)F_key);
+	kv_u32(&w, K("attention.head_count"), (uint32_t)m->n_head);
+	kv_u32(&w, K("attention.head_count_kv"), (uint32_t)m->n_head_kv);
+	kv_u32(&w, K("attention.key_length"), (uint32_t)m->head_dim);
+	kv_u32(&w, K("attention.value_length"), (uint32_t)m->head_dim);
+	kv_u32(&w, K("rope.dimension_count"), (uint32_t)m->head_dim);
+	kv_f32(&w, K("rope.freq_base"), (float)(isfinite(m->rope_theta) ? m->rope_theta : 10000.0));
+	kv_f32(&w, K("attention.layer_norm_rms_epsilon"), 1e-5f);
+	kv_u32(&w, K("vocab_size"), (uint32_t)V);
+	if (moe) {
+		kv_u32(&w, K("expert_count"), (uint32_t)NX);
+		kv_u32(&w, K("expert_used_count"), (uint32_t)m->moe.experts_per_token);
+	}
+	if (qwen3moe)
+		kv_u32(&w, K("expert_feed_forward_length"), (uint32_t)FE);
+#undef K
 	/* tokenizer: SentencePiece-style ids (unk 0, bos 1, eos 2), the 256
 	 * byte tokens llama.cpp looks up, then plain tokens */
 	kv_str(&w, "tokenizer.ggml.model", "llama");
@@ -213,11 +276,13 @@ int kern_write_synth_gguf(const char *path, const struct mdb_model *m, int type,
 	/* tensor infos */
 	for (int i = 0; i < nt; i++) {
 		w_str(&w, ti[i].name);
-		int dims = ti[i].ne1 > 1 ? 2 : 1;
+		int dims = ti[i].ne2 > 1 ? 3 : ti[i].ne1 > 1 ? 2 : 1;
 		w_u32(&w, (uint32_t)dims);
 		w_u64(&w, (uint64_t)ti[i].ne0);
-		if (dims == 2)
+		if (dims >= 2)
 			w_u64(&w, (uint64_t)ti[i].ne1);
+		if (dims == 3)
+			w_u64(&w, (uint64_t)ti[i].ne2);
 		w_u32(&w, (uint32_t)ti[i].type);
 		w_u64(&w, ti[i].offset);
 	}
@@ -238,12 +303,18 @@ int kern_write_synth_gguf(const char *path, const struct mdb_model *m, int type,
 	uint64_t s = seed ? seed : 0x9E3779B97F4A7C15ull;
 	for (int i = 0; i < nt && !w.err; i++) {
 		size_t rb = kern_row_bytes(ti[i].type, ti[i].ne0);
-		for (int64_t r = 0; r < ti[i].ne1 && !w.err; r++) {
-			if (ti[i].ne1 == 1 && ti[i].type == QT_F32) {
+		const int64_t rows = ti[i].ne1 * ti[i].ne2;
+		/* norms near 1, biases in [-0.5, 0.5), a router in +-3/sqrt(width)
+		 * (logits of a few units: several experts share a token) */
+		const float lo = ti[i].kind == T_NORM ? 0.9f : ti[i].kind == T_BIAS ? -0.5f
+			       : -3.0f / sqrtf((float)ti[i].ne0);
+		const float span = ti[i].kind == T_NORM ? 0.2f : -2.0f * lo;
+		for (int64_t r = 0; r < rows && !w.err; r++) {
+			if (ti[i].kind != T_MAT) {
 				float *v = (float *)row;
 				for (int64_t j = 0; j < ti[i].ne0; j++) {
 					s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-					v[j] = 0.9f + 0.2f * (float)(s >> 40) / (float)(1 << 24);
+					v[j] = lo + span * (float)(s >> 40) / (float)(1 << 24);
 				}
 			} else if (kern_random_row(ti[i].type, ti[i].ne0, &s, row) != 0) {
 				w.err = EINVAL;
@@ -251,7 +322,7 @@ int kern_write_synth_gguf(const char *path, const struct mdb_model *m, int type,
 			}
 			w_bytes(&w, row, rb);
 		}
-		w_bytes(&w, zeros, (size_t)((ALIGN - rb * (uint64_t)ti[i].ne1 % ALIGN) % ALIGN));
+		w_bytes(&w, zeros, (size_t)((ALIGN - ti[i].bytes % ALIGN) % ALIGN));
 	}
 	free(row);
 	free(ti);

@@ -256,6 +256,16 @@ void kern_softmax(float *x, int64_t n);
 /* out = silu(gate) * up; out may alias gate or up. */
 void kern_swiglu(float *out, const float *gate, const float *up, int64_t n);
 
+/* Top-k expert routing of one token, as llama.cpp's build_moe_ffn with
+ * softmax gating and renormalised weights (Mixtral, Qwen3-MoE): probs =
+ * softmax(logits) over n_expert; sel = the k experts of largest
+ * probability, best first (ties to the lower index); w[j] =
+ * probs[sel[j]] / max(sum of the k, 2^-14), times w_scale unless it is 0
+ * or 1. probs: n_expert floats (written); sel, w: k each; 1 <= k <=
+ * n_expert. */
+void kern_moe_route(const float *logits, int n_expert, int k, float *probs, int *sel, float *w,
+		    float w_scale);
+
 /* A KV cache of one layer: n_ctx positions x n_head_kv heads x head_dim,
  * keys and values of type QT_F32 or QT_F16, position-major. */
 struct kern_kv {
@@ -316,19 +326,31 @@ double kern_now(void);
 
 /* ---- llama-family forward pass over a GGUF file ---------------------- */
 /* Architectures: "llama" (llama, mistral, smollm: RoPE NORM), "qwen2"
- * (q/k/v biases, RoPE NEOX), "qwen3" (per-head q/k RMSNorm, RoPE NEOX).
- * Weights stay in the read-only mapping of the file (never copied); the
- * output matrix is token_embd when output.weight is absent (tied). */
+ * (q/k/v biases, RoPE NEOX), "qwen3" (per-head q/k RMSNorm, RoPE NEOX),
+ * and the MoE variants as llama.cpp lays them out: "llama" with
+ * llama.expert_count (Mixtral) and "qwen3moe" (qwen3's attention): every
+ * layer's FFN is a router blk.N.ffn_gate_inp.weight (n_embd x n_expert)
+ * and 3-D expert tensors blk.N.ffn_{gate,up,down}_exps.weight (n_embd x
+ * n_ff_exp x n_expert, down n_ff_exp x n_embd x n_expert), softmax
+ * routing to the top n_expert_used with renormalised weights
+ * (kern_moe_route). Weights stay in the read-only mapping of the file
+ * (never copied); the output matrix is token_embd when output.weight is
+ * absent (tied). */
 struct kern_model_cfg {
 	char arch[32];
 	int n_layer, n_embd, n_ff, n_head, n_head_kv, head_dim, n_rot, n_vocab;
+	int n_expert, n_expert_used; /* 0 for a dense model */
+	int n_ff_exp;                /* one expert's FFN (MoE) */
+	float expert_weights_scale;  /* 0: none */
 	float eps, rope_base;
 	enum kern_rope_mode rope_mode;
 	int tied;                    /* output shares token_embd */
 	int n_ctx;                   /* KV cache positions */
 	int kv_type;                 /* QT_F16 or QT_F32 */
 	int max_batch;               /* tokens per prefill micro-batch */
-	uint64_t weight_bytes;       /* bytes of the weight tensors read per token */
+	uint64_t weight_bytes;       /* bytes of the weight tensors read per token
+				      * (MoE: n_expert_used of the experts) */
+	uint64_t expert_bytes;       /* MoE: bytes of all experts' matrices; 0 dense */
 };
 struct kern_model;
 /* Maps path, checks every tensor (present, supported type, shape) and
@@ -363,7 +385,7 @@ int kern_model_time(struct kern_model *m, struct kern_pool *pool, int prompt, in
 
 /* The weights of an open model as views into its mapping, valid until
  * kern_model_close: for other backends (kernels/kern_cuda.c uploads
- * them). After the first kern_model_eval the matrices also carry their
+ * them; MoE layers leave wg, wu, wd zeroed: check cfg n_expert). After the first kern_model_eval the matrices also carry their
  * packed copies (kern_mat_pack), owned by the model; data is unchanged. Vectors are NULL where the model has none (biases, qwen3's q/k
  * norms); output is token_embd when the model is tied. */
 struct kern_layer_weights {
