@@ -2,15 +2,16 @@
  * kernels: the mixture-of-experts forward pass against llama.cpp.
  *
  * Two tiny random MoE models (tests/fixtures/kernels/tiny-*.config.json):
- * qwen3moe (8 experts, top 2, Q8_0) and Mixtral's layout (arch llama with
+ * qwen3moe (8 experts, top 2, Q4_0) and Mixtral's layout (arch llama with
  * experts; 4 experts, top 2, Q4_0). The test writes each GGUF itself with
  * kern_write_synth_gguf from the seed recorded in the fixture, the same
  * bytes tests/fixtures/make_moe_logits.py gave llama.cpp (llama-cpp-python)
  * through `llmcap synth`, and compares llmcap's logits with llama.cpp's
  * (moe_NAME.txt: argmax and top 16 logits of 64 positions):
  *
- *  - the same greedy token at every one of the 64 positions (the seed was
- *    chosen so that llama.cpp's top-1 leads its top-2 everywhere);
+ *  - the same greedy token at every one of the 64 positions (the seed is
+ *    the first whose llama.cpp top-1 leads its top-2 by TOL_ABS
+ *    everywhere);
  *  - max |ours - llama.cpp| over the top 16 logits of every position
  *    within TOL_ABS + twice llama.cpp's own decode-vs-prefill difference.
  *
@@ -30,11 +31,13 @@
 #define FIXTURE_DIR "tests/fixtures/kernels/"
 #define MAX_POS 128
 #define TOPK 16
-/* Logits of these models spread over about +-10 (standard deviation
- * ~3); llmcap and llama.cpp quantize the same activations the same way,
- * so they differ by float summation order only, now and then flipping
- * an 8-bit activation quant. */
-#define TOL_ABS 0.02
+/* Logits of these models have a standard deviation of 2-3.5. llmcap and
+ * llama.cpp quantize the same activations the same way and differ by
+ * float summation order only (1e-6 in the logits), but now and then
+ * that moves an 8-bit activation quant across a rounding boundary, and
+ * these random networks amplify one such flip to 0.02-0.08 (sweep of
+ * seeds 1-24 in tests/fixtures/make_moe_logits.py). */
+#define TOL_ABS 0.1
 
 struct fixture {
 	char name[32], config[128], quant[16];
@@ -186,7 +189,8 @@ static void run_model(const struct fixture *f, const char *path, unsigned featur
 	/* prefill: one call */
 	assert_int_equal(kern_model_eval(m, pool, f->tokens, f->n_tok, 1, lg, err, sizeof err), 0);
 	snprintf(what, sizeof what, "prefill %s %dT", isa, threads);
-	check(f, compare(f, lg, 0, f->n_tok, what, &mis), mis, what);
+	double d = compare(f, lg, 0, f->n_tok, what, &mis);
+	check(f, d, mis, what);
 	/* decode: one token at a time */
 	kern_model_reset(m);
 	mis = 0;
@@ -194,13 +198,14 @@ static void run_model(const struct fixture *f, const char *path, unsigned featur
 		assert_int_equal(kern_model_eval(m, pool, &f->tokens[i], 1, 0,
 						 lg + (size_t)i * (size_t)f->n_vocab, err, sizeof err), 0);
 	snprintf(what, sizeof what, "decode %s %dT", isa, threads);
-	check(f, compare(f, lg, 0, f->n_tok, what, &mis), mis, what);
+	d = compare(f, lg, 0, f->n_tok, what, &mis);
+	check(f, d, mis, what);
 	/* prefill of half, then decode */
 	kern_model_reset(m);
 	mis = 0;
 	const int np = f->n_tok / 2;
 	assert_int_equal(kern_model_eval(m, pool, f->tokens, np, 1, lg, err, sizeof err), 0);
-	double d = compare(f, lg, 0, np, what, &mis);
+	d = compare(f, lg, 0, np, what, &mis);
 	for (int i = np; i < f->n_tok; i++) {
 		assert_int_equal(kern_model_eval(m, pool, &f->tokens[i], 1, 1, lg, err, sizeof err), 0);
 		d = fmax(d, compare(f, lg, i, 1, what, &mis));
