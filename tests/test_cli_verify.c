@@ -66,7 +66,7 @@ static void test_bad_input(void **state)
 		{"verify --model smollm2-135m --quant Q9_9", "--quant"},
 		{"verify --model smollm2-135m --runs 0", "--runs"},
 		{"verify --model smollm2-135m --prompt 4000 --ctx 2048", "--ctx"},
-		{"verify --model qwen3-30b-a3b", "qwen3-30b-a3b"},
+		{"verify --model deepseek-v3", "deepseek-v3"}, /* latent attention: no synthetic file */
 		{"verify --model no-such-model", "llmcap models"},
 		{"verify --gguf tests/fixtures/gguf/bad-magic.gguf", "bad-magic.gguf"},
 		{"calibrate --engine llama.cpp --llama-bench /nonexistent/llama-bench", "not an executable"},
