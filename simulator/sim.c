@@ -581,9 +581,11 @@ static void eval_step(const struct ctx *c, const struct cfg *k, int64_t pos, int
 		double kvread = y->kv_tok * span * B;
 		double attn_s = dg ? 0 : decode ? c->e->attn_host_s : c->e->attn_host_pp_s;
 		if (attn_s > 0) {
-			/* measured attention cost per position, KV reads included */
+			/* measured attention cost per position on top of its KV reads
+			 * (decode streams the cache, which outgrows the caches; prefill's
+			 * micro-batch reads it while it is warm: the measured cost has it) */
 			d->attn_s += y->attn_fpc * span * tokens * attn_s;
-			d->bytes += 2 * y->state * B;
+			d->bytes += (decode ? kvread : 0) + 2 * y->state * B;
 			d->flops += 2 * y->dense_p * tokens * kscale;
 		} else {
 			d->bytes += (decode ? kvread : y->kv_tok * min_ctx(pos + n, y->window)) + 2 * y->state * B;

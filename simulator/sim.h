@@ -85,10 +85,11 @@ struct sim_eff {
 	double layer_host_s;       /* fixed cost per layer per step on the CPU */
 	double layer_gpu_s;        /* per layer per step on the accelerator (launches) */
 	/* attention on the CPU, seconds per attention FLOP (attn_fpc x
-	 * context positions x tokens) in decode and in prefill, its KV reads
-	 * included (llmcap calibrate times it at two context lengths);
-	 * 0: attention FLOPs count with the matrix FLOPs, KV reads with the
-	 * bytes streamed */
+	 * context positions x tokens) in decode and in prefill (llmcap
+	 * calibrate times it at two context lengths), added to the step; decode
+	 * still streams the KV cache with the weights, prefill's cost includes
+	 * its (warm) KV reads. 0: attention FLOPs count with the matrix FLOPs,
+	 * KV reads with the bytes streamed */
 	double attn_host_s, attn_host_pp_s;
 	/* prefill's own fixed costs, per micro-batch; NAN: none per
 	 * micro-batch, and the per-layer costs above */
