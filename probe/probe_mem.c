@@ -206,10 +206,14 @@ static int arrays_map(struct bw_arrays *ar, size_t n)
 	return 0;
 }
 
-static void arrays_init(const struct bw_arrays *ar, size_t lo, size_t hi)
+/* Writes the arrays' starting values; a read-only run touches a alone. */
+static void arrays_init(const struct bw_arrays *ar, size_t lo, size_t hi, int read_only)
 {
-	for (size_t i = lo; i < hi; i++) {
+	for (size_t i = lo; i < hi; i++)
 		ar->a[i] = READ_VALUE;
+	if (read_only)
+		return;
+	for (size_t i = lo; i < hi; i++) {
 		ar->b[i] = TRIAD_INIT;
 		ar->c[i] = COPY_INIT;
 	}
@@ -264,12 +268,13 @@ static void bw_touch_fn(int tid, int n, void *arg)
 	struct mem_ctx *c = arg;
 	struct bw_slot *s = &c->slots[tid];
 	(void)n;
-	arrays_init(&c->shared, s->lo, s->hi);
-	if (tid == 0 && c->solo_private) {
+	arrays_init(&c->shared, s->lo, s->hi, c->plan->read_only);
+	/* the one-thread blocks' own arrays; a read-only run has none */
+	if (tid == 0 && c->solo_private && !c->plan->read_only) {
 		if (arrays_map(&c->solo, c->shared.n) != 0)
 			c->solo_failed = 1;
 		else
-			arrays_init(&c->solo, 0, c->solo.n);
+			arrays_init(&c->solo, 0, c->solo.n, 0);
 	}
 }
 

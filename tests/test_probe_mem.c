@@ -552,6 +552,35 @@ static void test_memory_one_thread_team(void **state)
 	assert_bw(&p.mem.triad, "triad", 1, 3, 1 << 20, 2, 3);
 }
 
+/* The read-only plan (verify, calibrate): the all-core read alone,
+ * validated, everything else left unknown. */
+static void test_memory_read_only(void **state)
+{
+	(void)state;
+	struct probe_profile p;
+	probe_profile_init(&p);
+	struct probe_mem_plan plan = {
+		.threads = 2,
+		.array_bytes = 1 << 20,
+		.min_passes = 2,
+		.max_passes = 3,
+		.block_seconds = 0.002,
+		.lat_bytes = 1 << 20,
+		.lat_loads = 20000,
+		.lat_passes = 3,
+		.read_only = 1,
+	};
+	assert_int_equal(probe_memory_measure_plan(&p, NULL, &plan), 0);
+	for (int i = 0; i < p.n_warnings; i++)
+		if (strstr(p.warnings[i], "validation"))
+			fail_msg("%s", p.warnings[i]);
+	assert_bw(&p.mem.read, "read", 2, 1, 1 << 20, 2, 3);
+	assert_int_equal(p.mem.read1.src, PROBE_SRC_UNKNOWN);
+	assert_int_equal(p.mem.copy.src, PROBE_SRC_UNKNOWN);
+	assert_int_equal(p.mem.triad.src, PROBE_SRC_UNKNOWN);
+	assert_int_equal(p.mem.latency.src, PROBE_SRC_UNKNOWN);
+}
+
 static void test_memory_invalid_plan(void **state)
 {
 	(void)state;
@@ -618,6 +647,7 @@ int main(void)
 		cmocka_unit_test(test_clock_monotonic),
 		cmocka_unit_test(test_memory_small_plan),
 		cmocka_unit_test(test_memory_one_thread_team),
+		cmocka_unit_test(test_memory_read_only),
 		cmocka_unit_test(test_memory_invalid_plan),
 		cmocka_unit_test(test_compute_small_plan),
 	};
