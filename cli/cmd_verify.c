@@ -327,7 +327,7 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 		cJSON_AddStringToObject(me, "memory_gbps_source", probe_src_name(hw_src));
 		jnum(me, "memory_gbps_cached_profile", gpu ? NAN : bw_cached);
 		cJSON_AddStringToObject(me, "memory_gbps_when",
-					gpu ? "probe profile" : isfinite(bw_now) ? "just before the runs" : "probe profile");
+					isfinite(bw_now) ? "just before the runs" : "probe profile");
 		jnum(me, "decode_bandwidth_share", share);
 		cJSON *ep = cJSON_AddObjectToObject(o, "error_pct");
 		jnum(ep, "prefill", epp);

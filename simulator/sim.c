@@ -580,17 +580,14 @@ static void eval_step(const struct ctx *c, const struct cfg *k, int64_t pos, int
 		double span = min_ctx(pos + (decode ? 1 : n / 2.0), y->window);
 		double kvread = y->kv_tok * span * B;
 		double attn_s = dg ? 0 : decode ? c->e->attn_host_s : c->e->attn_host_pp_s;
-		if (attn_s > 0) {
-			/* measured attention cost per position on top of its KV reads
-			 * (decode streams the cache, which outgrows the caches; prefill's
-			 * micro-batch reads it while it is warm: the measured cost has it) */
-			d->attn_s += y->attn_fpc * span * tokens * attn_s;
-			d->bytes += (decode ? kvread : 0) + 2 * y->state * B;
-			d->flops += 2 * y->dense_p * tokens * kscale;
-		} else {
-			d->bytes += (decode ? kvread : y->kv_tok * min_ctx(pos + n, y->window)) + 2 * y->state * B;
-			d->flops += 2 * y->dense_p * tokens * kscale + y->attn_fpc * span * tokens;
-		}
+		/* a measured attention cost per position (calibrate) replaces the
+		 * attention FLOPs and prefill's KV reads (its micro-batch reads the
+		 * cache while it is warm: the measured cost has them); decode still
+		 * streams the cache, which outgrows the caches */
+		double kvbytes = decode ? kvread : attn_s > 0 ? 0 : y->kv_tok * min_ctx(pos + n, y->window);
+		d->bytes += kvbytes + 2 * y->state * B;
+		d->flops += 2 * y->dense_p * tokens * kscale + (attn_s > 0 ? 0 : y->attn_fpc * span * tokens);
+		d->attn_s += attn_s > 0 ? y->attn_fpc * span * tokens * attn_s : 0;
 		d->layers++;
 		if (prev >= 0 && prev != dg)
 			transitions++, link_bytes += act;
