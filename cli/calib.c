@@ -326,6 +326,22 @@ static int pred_times(const struct hw_spec *h, const struct mdb_model *m, const 
 	return 0;
 }
 
+/* The factors the fit starts from: llmcap's defaults with the share of
+ * bandwidth (and its width term) measured so far, decode's compute and
+ * fixed costs left to the fit, prefill in llmcap's 128-token
+ * micro-batches without a per-layer cost of its own (as apply sets). */
+static void fit_eff(struct sim_eff *e, double bw, double bw_k0)
+{
+	char err[128];
+	sim_eff_default("llmcap", e, err, sizeof err);
+	e->host_bw = bw;
+	e->bw_k0 = bw_k0;
+	e->host_vec = 1.0;
+	e->token_s = 0;
+	e->ubatch = 128;
+	e->layer_host_pp_s = 0;
+}
+
 /* The simulator's times are linear in the fixed cost per layer L, the
  * prefill share's inverse k = 1 / mm (prefill micro-batches of 128 tokens
  * are compute-bound) and the attention costs a (decode) and b (prefill):
@@ -536,12 +552,7 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 		 * of P2 (4096, the top of the range verify is held to): the cost of
 		 * attention per context position, decode and prefill */
 		struct sim_eff e;
-		sim_eff_default("llmcap", &e, err, sizeof err);
-		e.host_bw = ct->bw_frac;
-		e.host_vec = 1.0;
-		e.token_s = 0;
-		e.ubatch = 128;
-		e.layer_host_pp_s = 0;
+		fit_eff(&e, ct->bw_frac, 0);
 		struct run r;
 		struct mdb_model rm;
 		struct lin lc;
@@ -625,13 +636,7 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 			goto out;
 		}
 		struct sim_eff e;
-		sim_eff_default("llmcap", &e, err, sizeof err);
-		e.host_bw = c->t[0].bw_frac; /* Q4_0 */
-		e.bw_k0 = c->bw_k0;
-		e.host_vec = 1.0;
-		e.token_s = 0;
-		e.ubatch = 128;
-		e.layer_host_pp_s = 0;
+		fit_eff(&e, c->t[0].bw_frac /* Q4_0 */, c->bw_k0);
 		struct lin l30, l4;
 		h->host.memory_bandwidth_gbps = r30.read_gbps;
 		rrc = lin_coeffs(h, &m30, w, &e, 128, 32, p, &l30);
