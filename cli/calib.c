@@ -464,7 +464,9 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 		fprintf(stderr, "llmcap calibrate: out of memory\n");
 		goto out;
 	}
-	if ((rc = cli_hw("calibrate", "this", h)) != CLI_OK)
+	/* the CPU runs every calibration run: predict them for the CPU alone
+	 * (on a machine with a GPU the simulator would place the layers there) */
+	if ((rc = cli_hw("calibrate", "this", h)) != CLI_OK || (rc = cli_hw_for_device("calibrate", h, 0)) != CLI_OK)
 		goto out;
 	rc = CLI_FAIL;
 	if (!(h->host.memory_bandwidth_gbps > 0) || !(h->host.int8_gops > 0)) {
