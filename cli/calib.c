@@ -234,13 +234,13 @@ struct run {
 	double read_gbps; /* memory read bandwidth, mean of just before and just after */
 };
 
-/* The read bandwidth now with nth threads, or fallback when it cannot be
- * measured. */
-static double read_now(int nth, double fallback)
+/* The read bandwidth now with the pool's threads, or fallback when it
+ * cannot be measured. */
+static double read_now(struct kern_pool *pool, double fallback)
 {
 	double g;
 	char err[256];
-	return cli_read_bw_now(nth, &g, err, sizeof err) == 0 ? g : fallback;
+	return cli_read_bw_now(pool, &g, err, sizeof err) == 0 ? g : fallback;
 }
 
 static int cmp_d(const void *a, const void *b)
@@ -289,9 +289,9 @@ static int run_synth(const struct mdb_model *m, int type, int n_layer, struct ke
 		return -1;
 	}
 	double pp[3], tg[3];
-	double r0 = read_now(kern_pool_threads(pool), fallback_gbps);
+	double r0 = read_now(pool, fallback_gbps);
 	rc = kern_model_time(km, pool, prompt, gen, 3, pp, tg, err, errlen);
-	out->read_gbps = (r0 + read_now(kern_pool_threads(pool), fallback_gbps)) / 2;
+	out->read_gbps = (r0 + read_now(pool, fallback_gbps)) / 2;
 	kern_model_close(km);
 	if (rc != 0)
 		return -1;
@@ -506,7 +506,7 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 	if (!json && isatty(2))
 		fprintf(stderr, "measuring the memory read bandwidth...");
 	double bw_now;
-	if (cli_read_bw_now(nth, &bw_now, err, sizeof err) == 0)
+	if (cli_read_bw_now(pool, &bw_now, err, sizeof err) == 0)
 		c->read_gbps = h->host.memory_bandwidth_gbps = bw_now;
 	else
 		fprintf(stderr, "\nllmcap calibrate: %s; using the cached profile's %.1f GB/s\n", err, c->read_gbps);
@@ -530,13 +530,13 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 		 * seconds) */
 		double sh[3], shn[3], gw[3], gn[3];
 		for (int k = 0; k < 3; k++) {
-			double rb0 = read_now(nth, c->read_gbps);
+			double rb0 = read_now(pool, c->read_gbps);
 			if (kern_bench_matvec(&kt, pool, types[i], 4096, 4096, n_mats, 8, 5, &b, err, sizeof err) != 0 ||
 			    kern_bench_matvec(&kt, pool, types[i], 16384, 1024, n_mats, 8, 5, &bn, err, sizeof err) != 0) {
 				fprintf(stderr, "\nllmcap calibrate: %s\n", err);
 				goto out;
 			}
-			double rb = (rb0 + read_now(nth, c->read_gbps)) / 2;
+			double rb = (rb0 + read_now(pool, c->read_gbps)) / 2;
 			gw[k] = b.median_gbps, gn[k] = bn.median_gbps;
 			sh[k] = gw[k] / rb, shn[k] = gn[k] / rb;
 		}

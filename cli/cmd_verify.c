@@ -219,7 +219,7 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 	if (!gpu) {
 		if (!json && isatty(2))
 			fprintf(stderr, "measuring the memory read bandwidth...\n");
-		if (cli_read_bw_now(nth, &bw_now, err, sizeof err) == 0)
+		if (cli_read_bw_now(pool, &bw_now, err, sizeof err) == 0)
 			h->host.memory_bandwidth_gbps = bw_now;
 		else
 			fprintf(stderr, "llmcap verify: %s; predicting with the cached profile's %.1f GB/s\n", err,

@@ -4,9 +4,10 @@
 #include <stdlib.h>
 
 #include "cli/resolve.h"
+#include "kernels/kernels.h"
 #include "probe/probe.h"
 
-int cli_read_bw_now(int threads, double *gbps, char *err, size_t errlen)
+int cli_read_bw_now(struct kern_pool *pool, double *gbps, char *err, size_t errlen)
 {
 	struct probe_profile *p = calloc(1, sizeof *p);
 	if (!p) {
@@ -16,10 +17,15 @@ int cli_read_bw_now(int threads, double *gbps, char *err, size_t errlen)
 	int rc = -1;
 	struct probe_options opt = {0};
 	opt.quick = 1;
-	opt.max_threads = threads;
+	opt.max_threads = kern_pool_threads(pool);
 	opt.mem_read_only = 1;
 	if (probe_identify(p, err, errlen) == 0) {
+		/* the probe's threads inherit this thread's binding (the pool's core
+		 * 0), and it sizes its team from that affinity: without this it
+		 * measured one core's bandwidth */
+		kern_pool_caller_unbind(pool);
 		probe_measure_memory(p, &opt);
+		kern_pool_caller_rebind(pool);
 		if (p->mem.read.src == PROBE_SRC_MEASURED && p->mem.read.gbps > 0 && isfinite(p->mem.read.gbps)) {
 			*gbps = p->mem.read.gbps;
 			rc = 0;

@@ -40,11 +40,12 @@ int cli_write_synth(const char *path, const struct mdb_model *m, int type, int n
 		    uint64_t seed, char *err, size_t errlen);
 
 /* This machine's all-core memory read bandwidth now (GB/s, the probe's
- * headline figure: best of a quick run's passes) with threads threads (0:
- * one per core): the memory of a shared or virtual machine moves, so
+ * headline figure: best of a quick run's passes) with as many threads as
+ * pool has, from the thread that made pool: the memory of a shared or virtual machine moves, so
  * verify and calibrate measure it beside their runs rather than trust the
  * cached profile. A few seconds. 0, or -1 (err says why). */
-int cli_read_bw_now(int threads, double *gbps, char *err, size_t errlen);
+struct kern_pool;
+int cli_read_bw_now(struct kern_pool *pool, double *gbps, char *err, size_t errlen);
 
 /* Workload options as parsed (-1 / NULL: not given). */
 struct cli_wl_args {

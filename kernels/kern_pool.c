@@ -230,6 +230,18 @@ void kern_pool_delete(struct kern_pool *p)
 	free(p);
 }
 
+void kern_pool_caller_unbind(struct kern_pool *p)
+{
+	if (p && p->caller_set && p->caller_old)
+		hwloc_set_cpubind(p->topo, p->caller_old, HWLOC_CPUBIND_THREAD);
+}
+
+void kern_pool_caller_rebind(struct kern_pool *p)
+{
+	if (p && p->caller_set && p->caller_old)
+		hwloc_set_cpubind(p->topo, p->caller_set, HWLOC_CPUBIND_THREAD);
+}
+
 int kern_pool_threads(const struct kern_pool *p)
 {
 	return p ? p->n : 1;

@@ -164,6 +164,13 @@ int kern_pool_new(struct kern_pool **out, int n_threads, int bind, char *err, si
 void kern_pool_delete(struct kern_pool *p);
 int kern_pool_threads(const struct kern_pool *p);  /* 1 for NULL */
 int kern_pool_bound(const struct kern_pool *p);    /* 1 when every thread got its core */
+/* The calling thread between pool tasks, when it starts threads of its own
+ * (the memory probe): they inherit its binding to core 0, and a probe that
+ * sizes its team from the caller's affinity would run one thread.
+ * kern_pool_caller_unbind restores the binding it had before kern_pool_new;
+ * kern_pool_caller_rebind binds it to core 0 again. No-ops when unbound. */
+void kern_pool_caller_unbind(struct kern_pool *p);
+void kern_pool_caller_rebind(struct kern_pool *p);
 /* Runs fn(arg, ith, nth) for ith in [0, nth) and returns when all have
  * finished. p may be NULL: fn(arg, 0, 1) on the caller. Not reentrant. */
 void kern_pool_run(struct kern_pool *p, kern_task_fn fn, void *arg);

@@ -17,6 +17,7 @@
 #include "test_util.h"
 
 #include <math.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -279,6 +280,42 @@ static void test_pool(void **state)
 	kern_pool_run(NULL, NULL, NULL);
 }
 
+static int cpus_allowed_now(void)
+{
+	cpu_set_t s;
+	return sched_getaffinity(0, sizeof s, &s) == 0 ? CPU_COUNT(&s) : -1;
+}
+
+/* The calling thread is bound to core 0 while the pool lives; between
+ * tasks kern_pool_caller_unbind gives it back its former binding (so the
+ * threads a probe starts from it may use every core) and
+ * kern_pool_caller_rebind takes core 0 again. */
+static void test_pool_caller_binding(void **state)
+{
+	(void)state;
+	char err[256];
+	int before = cpus_allowed_now();
+	assert_true(before >= 1);
+	struct kern_pool *p;
+	assert_int_equal(kern_pool_new(&p, 2, 1, err, sizeof err), 0);
+	if (!kern_pool_bound(p)) {
+		kern_pool_delete(p);
+		print_message("skipped: the pool could not bind its threads to cores here\n");
+		skip();
+		return;
+	}
+	int bound = cpus_allowed_now();
+	assert_true(bound >= 1 && bound <= before);
+	kern_pool_caller_unbind(p);
+	assert_int_equal(cpus_allowed_now(), before);
+	kern_pool_caller_rebind(p);
+	assert_int_equal(cpus_allowed_now(), bound);
+	kern_pool_delete(p);
+	assert_int_equal(cpus_allowed_now(), before);
+	if (before > 1)
+		assert_true(bound < before); /* (else the test shows nothing) */
+}
+
 static void test_bench_matvec(void **state)
 {
 	(void)state;
@@ -315,6 +352,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pool),
+		cmocka_unit_test(test_pool_caller_binding),
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test(test_products_generic),
 		cmocka_unit_test(test_products_avx2),
