@@ -62,7 +62,7 @@ SAN     ?=
 MODULES := cudrv probe model_db simulator kernels tui reports
 LIB_SRC := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
 ifeq ($(filter x86_64 i686 i386,$(ARCH)),)
-LIB_SRC := $(filter-out %_avx2.c %_avx512.c %_avxvnni.c,$(LIB_SRC))
+LIB_SRC := $(filter-out %_avx2.c %_avx512.c %_avxvnni.c %_amx.c,$(LIB_SRC))
 endif
 ifneq ($(ARCH),aarch64)
 LIB_SRC := $(filter-out %_neon.c %_dotprod.c,$(LIB_SRC))
@@ -98,6 +98,7 @@ ISA :=
 $(BUILD)/%_avx2.o:    ISA := -mavx2 -mfma -mf16c
 $(BUILD)/%_avxvnni.o: ISA := -mavx2 -mfma -mavxvnni
 $(BUILD)/%_avx512.o:  ISA := -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mfma -mavx2
+$(BUILD)/%_amx.o:     ISA := -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mfma -mavx2 -mf16c -mamx-tile -mamx-int8
 $(BUILD)/%_dotprod.o: ISA := -march=armv8.2-a+dotprod
 
 .PHONY: all test test-neon check-aarch64 run bench asan fuzz fuzz-run clean
@@ -181,13 +182,13 @@ NEON_READY   = command -v $(NEON_CC) >/dev/null 2>&1 && command -v $(NEON_QEMU) 
 	[ "$$($(NEON_CC) -print-file-name=libcmocka.so)" != libcmocka.so ] && \
 	[ "$$($(NEON_CC) -print-file-name=libhwloc.so)" != libhwloc.so ]
 NEON_BUILD   := $(BUILD)/neon
-NEON_SRC     := $(filter-out %_avx2.c %_avx512.c %_avxvnni.c,$(wildcard kernels/*.c)) \
+NEON_SRC     := $(filter-out %_avx2.c %_avx512.c %_avxvnni.c %_amx.c,$(wildcard kernels/*.c)) \
 	model_db/quant.c model_db/model.c model_db/gguf.c $(wildcard cudrv/*.c)
 NEON_OBJ     := $(NEON_SRC:%.c=$(NEON_BUILD)/%.o)
 NEON_LIB     := $(NEON_BUILD)/libllmcap-kernels.a
 NEON_BIN     := $(addprefix $(NEON_BUILD)/tests/,test_kernels test_kernels_mm test_kernels_ops)
 NEON_FLAGS    = -I. -D_GNU_SOURCE $(LLMCAP_CFLAGS) $(NEON_CFLAGS)
-AARCH64_SRC  := $(filter-out %_avx2.c %_avx512.c %_avxvnni.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c))) $(CLI_SRC)
+AARCH64_SRC  := $(filter-out %_avx2.c %_avx512.c %_avxvnni.c %_amx.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c))) $(CLI_SRC)
 
 $(NEON_BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -198,6 +198,18 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 	}
 	struct kern_table kt;
 	kern_table_init(&kt, kern_cpu_features());
+	/* what runs: the CPU features the table used and the types whose
+	 * prefill takes a batch product (AMX tiles) */
+	char feat[128], batch[96] = "";
+	const char *batch_isa = NULL;
+	kern_features_str(kt.features, feat, sizeof feat);
+	for (int i = 0; i < QT_COUNT; i++) {
+		size_t used = strlen(batch);
+		if (kt.gemm_batch[i] && used < sizeof batch)
+			snprintf(batch + used, sizeof batch - used, "%s%s", used ? ", " : "", mdb_qtype(i)->name);
+		if (kt.gemm_batch[i])
+			batch_isa = kt.gemm_batch_isa[i];
+	}
 	int krc = gpu ? kern_cuda_model_open(&gm, cu, path, ctx, err, sizeof err)
 		      : kern_model_open(&km, path, &kt, ctx, QT_F16, err, sizeof err);
 	if (synthetic && !save)
@@ -294,6 +306,10 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 		cJSON_AddStringToObject(o, "engine", "llmcap");
 		cJSON_AddNumberToObject(o, "threads", nth);
 		cJSON_AddStringToObject(o, "device", gpu ? "gpu" : "cpu");
+		if (!gpu) {
+			cJSON_AddStringToObject(o, "kernel_features", feat);
+			cJSON_AddStringToObject(o, "prefill_batch_types", batch);
+		}
 		if (gpu)
 			cJSON_AddStringToObject(o, "device_name", kern_cuda_device_name(cu));
 		cJSON *wk = cJSON_AddObjectToObject(o, "workload");
@@ -362,6 +378,10 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 		if (kc->n_expert > 0)
 			printf("  mixture of experts: %d of %d experts per token in every layer\n",
 			       kc->n_expert_used, kc->n_expert);
+		if (!gpu)
+			printf("  CPU kernels: %s%s%s%s%s\n", feat[0] ? feat : "plain C",
+			       batch_isa ? "; prefill of " : "", batch, batch_isa ? " on " : "",
+			       batch_isa ? batch_isa : "");
 		printf("  weights read per decoded token: %.3f GB predicted, %.3f GB by the kernels\n",
 		       pred_wb / 1e9, kern_wb / 1e9);
 		printf("  ctx %d, prompt %d, generate %d; %d runs after a warm-up, median (min - max)\n\n",

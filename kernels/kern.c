@@ -2,9 +2,14 @@
  * kernels: CPU features, the backend list, the kernel table, type facts.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+#endif
+#if defined(__x86_64__) && defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
 #endif
 #if defined(__aarch64__) && defined(__linux__)
 #include <sys/auxv.h>
@@ -14,6 +19,46 @@
 #endif
 
 #include "kernels/kern_internal.h"
+
+#if defined(__x86_64__) && defined(__linux__)
+/* arch_prctl codes (asm/prctl.h) and the tile data's XSAVE component */
+#define ARCH_GET_XCOMP_PERM 0x1022
+#define ARCH_REQ_XCOMP_PERM 0x1023
+#define XFEATURE_XTILEDATA 18
+
+/* 1 when LLMCAP_NO_AMX asks for the AVX-512 path (any value but "" or "0"). */
+static int amx_disabled_by_env(void)
+{
+	const char *e = getenv("LLMCAP_NO_AMX");
+	return e && *e && strcmp(e, "0") != 0;
+}
+
+/* AMX-TILE and AMX-INT8 usable by this process: CPUID.(7,0):EDX bits 24
+ * and 25; the OS has the tile configuration and data (XCR0 bits 17 and
+ * 18) in its XSAVE state; and Linux, which keeps the 8 KiB of tile data
+ * out of a process's signal frames until asked, grants it (the
+ * permission is the process's: every thread may then use the tiles, each
+ * loading its own tile configuration). 0 on any refusal: the caller falls
+ * back to the AVX-512 VNNI tile. */
+static int amx_usable(void)
+{
+	unsigned a = 0, b = 0, c = 0, d = 0;
+	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d & (1u << 24)) || !(d & (1u << 25)))
+		return 0;
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)))   /* OSXSAVE: xgetbv allowed */
+		return 0;
+	unsigned lo, hi;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	if ((lo & (3u << 17)) != (3u << 17))
+		return 0;
+	if (syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) != 0)
+		return 0;
+	unsigned long perm = 0;
+	if (syscall(SYS_arch_prctl, ARCH_GET_XCOMP_PERM, &perm) != 0)
+		return 0;
+	return (perm >> XFEATURE_XTILEDATA) & 1;
+}
+#endif
 
 unsigned kern_cpu_features(void)
 {
@@ -37,6 +82,11 @@ unsigned kern_cpu_features(void)
 		if ((f & KERN_F_AVX2) && (a & (1u << 4)))
 			f |= KERN_F_AVXVNNI;
 	}
+#if defined(__x86_64__) && defined(__linux__)
+	/* the AMX tile reads its records and scales with AVX-512 */
+	if ((f & KERN_F_AVX512VNNI) && !amx_disabled_by_env() && amx_usable())
+		f |= KERN_F_AMX;
+#endif
 #elif defined(__aarch64__)
 	f |= KERN_F_NEON;     /* Advanced SIMD is part of every AArch64 CPU */
 #if defined(__linux__)
@@ -54,7 +104,8 @@ char *kern_features_str(unsigned features, char *buf, size_t len)
 	static const struct { unsigned bit; const char *name; } names[] = {
 		{KERN_F_AVX2, "avx2"}, {KERN_F_AVX512, "avx512"},
 		{KERN_F_AVX512VNNI, "avx512vnni"}, {KERN_F_AVX512BF16, "avx512bf16"},
-		{KERN_F_AVXVNNI, "avxvnni"}, {KERN_F_NEON, "neon"}, {KERN_F_NEONDOT, "neondot"},
+		{KERN_F_AVXVNNI, "avxvnni"}, {KERN_F_AMX, "amx"}, {KERN_F_NEON, "neon"},
+		{KERN_F_NEONDOT, "neondot"},
 	};
 	size_t used = 0;
 	if (len)
@@ -74,6 +125,9 @@ static const struct kern_backend *const backends[] = {
 #if defined(__x86_64__) || defined(__i386__)
 	&kern_backend_avx2,
 	&kern_backend_avx512,
+#endif
+#if defined(__x86_64__)
+	&kern_backend_amx,
 #endif
 #if defined(__aarch64__)
 	&kern_backend_neon,
@@ -124,6 +178,10 @@ int kern_table_init(struct kern_table *t, unsigned features)
 			if (b->gemm[i]) {
 				t->gemm[i] = b->gemm[i];
 				t->gemm_isa[i] = b->name;
+			}
+			if (b->gemm_batch[i]) {
+				t->gemm_batch[i] = b->gemm_batch[i];
+				t->gemm_batch_isa[i] = b->name;
 			}
 		}
 	}

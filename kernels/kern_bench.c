@@ -1,6 +1,7 @@
 /*
- * kernels: synthetic random weights and the matrix-vector microbenchmark
- * (warm-up, samples, median and best, bytes counted explicitly).
+ * kernels: synthetic random weights and the matrix-vector and
+ * matrix-matrix microbenchmarks (warm-up, samples, median and best, bytes
+ * counted explicitly).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,5 +192,89 @@ out:
 	free(x);
 	free(y);
 	free(work);
+	return rc;
+}
+
+int kern_bench_matmul(const struct kern_table *t, struct kern_pool *pool, int type, int64_t rows,
+		      int64_t cols, int64_t n_tok, int iters, int n_samples, struct kern_bench *out,
+		      char *err, size_t errlen)
+{
+	memset(out, 0, sizeof *out);
+	struct kern_mat m;
+	memset(&m, 0, sizeof m);
+	uint8_t *w = NULL;
+	float *x = NULL, *y = NULL;
+	void *xq = NULL;
+	int rc = -1;
+	const size_t rb = kern_row_bytes(type, cols);
+	if (n_samples < 1 || n_samples > KERN_BENCH_MAX_SAMPLES || n_tok < 1 || rows <= 0 ||
+	    !kern_type_supported(type) || rb == 0) {
+		if (err)
+			snprintf(err, errlen, "bench: type %d, %lld x %lld x %lld tokens, 1..%d samples", type,
+				 (long long)rows, (long long)cols, (long long)n_tok, KERN_BENCH_MAX_SAMPLES);
+		return -1;
+	}
+	if (iters < 1)
+		iters = 1;
+	const size_t mat_bytes = rb * (size_t)rows;
+	w = aligned_alloc(64, (mat_bytes + 63) & ~(size_t)63);
+	x = malloc((size_t)(n_tok * cols) * sizeof *x);
+	y = malloc((size_t)(n_tok * rows) * sizeof *y);
+	if (!w || !x || !y) {
+		if (err)
+			snprintf(err, errlen, "bench: out of memory for %zu bytes of weights", mat_bytes);
+		rc = -2;
+		goto out;
+	}
+	uint64_t seed = 0x5eed0002;
+	for (int64_t r = 0; r < rows; r++)
+		kern_random_row(type, cols, &seed, w + (size_t)r * rb);
+	if (kern_mat_init(&m, type, rows, cols, w, err, errlen))
+		goto out;
+	if (kern_mat_pack(t, &m, pool, err, errlen) < 0) {
+		rc = -2;
+		goto out;
+	}
+	for (int64_t i = 0; i < n_tok * cols; i++)
+		x[i] = rndf(&seed, -1, 1);
+	const size_t ws = kern_matmul_work_size(&m, n_tok);
+	if (ws && !(xq = malloc(ws))) {
+		if (err)
+			snprintf(err, errlen, "bench: out of memory for %zu bytes of activations", ws);
+		rc = -2;
+		goto out;
+	}
+	if (kern_act_quantize(t, pool, &m, x, cols, n_tok, xq, err, errlen) ||
+	    kern_matmul_q(t, pool, &m, xq ? xq : (void *)x, n_tok, y, rows, err, errlen))
+		goto out;
+	for (int s = 0; s < n_samples; s++) {
+		const double t0 = kern_now();
+		for (int it = 0; it < iters; it++)
+			kern_matmul_q(t, pool, &m, xq ? xq : (void *)x, n_tok, y, rows, NULL, 0);
+		out->samples_s[s] = (kern_now() - t0) / iters;
+	}
+	double sorted[KERN_BENCH_MAX_SAMPLES];
+	memcpy(sorted, out->samples_s, sizeof(double) * (size_t)n_samples);
+	qsort(sorted, (size_t)n_samples, sizeof(double), cmp_double);
+	out->type = type;
+	out->rows = rows;
+	out->cols = cols;
+	out->n_mats = 1;
+	out->n_threads = kern_pool_threads(pool);
+	out->iters = iters;
+	out->n_samples = n_samples;
+	out->bytes_per_product = mat_bytes;
+	out->median_s = n_samples % 2 ? sorted[n_samples / 2]
+				      : 0.5 * (sorted[n_samples / 2 - 1] + sorted[n_samples / 2]);
+	out->best_s = sorted[0];
+	out->median_gbps = (double)mat_bytes / out->median_s * 1e-9;
+	out->best_gbps = (double)mat_bytes / out->best_s * 1e-9;
+	rc = 0;
+out:
+	kern_mat_unpack(&m);
+	free(w);
+	free(x);
+	free(y);
+	free(xq);
 	return rc;
 }

@@ -15,6 +15,9 @@ extern const struct kern_backend kern_backend_generic;
 extern const struct kern_backend kern_backend_avx2;
 extern const struct kern_backend kern_backend_avx512;
 #endif
+#if defined(__x86_64__)
+extern const struct kern_backend kern_backend_amx;
+#endif
 #if defined(__aarch64__)
 extern const struct kern_backend kern_backend_neon;
 extern const struct kern_backend kern_backend_neondot;
@@ -61,6 +64,9 @@ extern const struct kern_backend kern_backend_neondot;
  * panel is its record b x nt + t. */
 #define KERN_PACK_ROWS 16
 #define KERN_PACK_TOKENS 8
+/* Tokens per step of a batch product (kern_gemm_fn's note in kernels.h):
+ * two panels, the 16 rows of an AMX tile. */
+#define KERN_PACK_BATCH (2 * KERN_PACK_TOKENS)
 
 struct kern_qa {
 	int8_t qs[32];

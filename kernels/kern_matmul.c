@@ -3,7 +3,9 @@
  * weight matrix, split over the pool by weight rows (each thread a
  * contiguous range, so both cores stream disjoint halves of the weights).
  * A packed matrix (kern_mat_pack) goes through the backend's gemm tile
- * (16 rows x up to 8 tokens); any other through the row dot kernel.
+ * (16 rows x up to 8 tokens), prefill's whole pairs of panels through
+ * the batch product where the table has one (AMX); any other matrix
+ * through the row dot kernel.
  */
 #include <stdio.h>
 #include <string.h>
@@ -86,6 +88,7 @@ struct pk_task {
 	float *Y[PK_MAX_MATS];
 	int64_t ldy[PK_MAX_MATS];
 	kern_gemm_fn gemm;
+	kern_gemm_fn batch;  /* NULL: every panel through gemm */
 	const uint8_t *a;    /* activation records */
 	int64_t n_tok;
 };
@@ -111,13 +114,23 @@ static void pk_one(const struct pk_task *k, const struct kern_mat *w, float *Y, 
 				Y + g0 * KERN_PACK_ROWS, 0, w->rows - g0 * KERN_PACK_ROWS);
 		return;
 	}
+	/* whole pairs of panels through the batch product, which blocks its
+	 * groups and tokens itself; the panels left over (a partial one, an
+	 * odd full one) through the panel tile */
+	int64_t t0 = 0;
+	if (k->batch && k->n_tok >= KERN_PACK_BATCH) {
+		t0 = k->n_tok / KERN_PACK_BATCH * KERN_PACK_BATCH;
+		if (g1 > g0)
+			k->batch(nb, (const uint8_t *)w->packed + (size_t)g0 * gb, g1 - g0, k->a, (int)t0,
+				 Y + g0 * KERN_PACK_ROWS, ldy, w->rows - g0 * KERN_PACK_ROWS);
+	}
 	int64_t gc = (int64_t)(PACK_CHUNK_BYTES / gb);
 	if (gc < 1)
 		gc = 1;
-	for (int64_t g = g0; g < g1; g += gc) {
+	for (int64_t g = g0; g < g1 && t0 < k->n_tok; g += gc) {
 		const int64_t n = g + gc < g1 ? gc : g1 - g;
 		const uint8_t *wg = (const uint8_t *)w->packed + (size_t)g * gb;
-		for (int64_t p0 = 0; p0 < k->n_tok; p0 += KERN_PACK_TOKENS) {
+		for (int64_t p0 = t0; p0 < k->n_tok; p0 += KERN_PACK_TOKENS) {
 			const int nt = (int)(k->n_tok - p0 < KERN_PACK_TOKENS ? k->n_tok - p0 : KERN_PACK_TOKENS);
 			k->gemm(nb, wg, n, k->a + (size_t)(p0 * nb * rb), nt, Y + p0 * ldy + g * KERN_PACK_ROWS,
 				ldy, w->rows - g * KERN_PACK_ROWS);
@@ -138,7 +151,8 @@ int kern_matmul_q_shared(const struct kern_table *t, struct kern_pool *pool, int
 {
 	if (n < 1 || n > PK_MAX_MATS || n_tok < 1 || !xq)
 		return -1;
-	struct pk_task k = {.n = n, .gemm = t->gemm[w[0]->type], .a = (const uint8_t *)xq, .n_tok = n_tok};
+	struct pk_task k = {.n = n, .gemm = t->gemm[w[0]->type], .batch = t->gemm_batch[w[0]->type],
+			    .a = (const uint8_t *)xq, .n_tok = n_tok};
 	for (int i = 0; i < n; i++) {
 		if (!kern_use_packed(t, w[i]) || w[i]->type != w[0]->type || w[i]->cols != w[0]->cols ||
 		    (n_tok > 1 && ldy[i] < w[i]->rows))

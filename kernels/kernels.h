@@ -6,7 +6,7 @@
  *    Q8_0 / Q8_1 / Q8_K, and dot a quantized weight row with quantized
  *    activations, paired as ggml pairs them (kern_act_type).
  *  - Backends: one const ops table per ISA (generic C, AVX2, AVX-512 with
- *    VNNI, NEON, NEON with the dot-product instructions), listed by
+ *    VNNI, AMX for prefill, NEON, NEON with the dot-product instructions), listed by
  *    kern_backends(). kern_table_init() fills a plain
  *    struct kern_table with the best function of each kind the given CPU
  *    features allow; callers pass that table explicitly.
@@ -49,12 +49,20 @@ enum kern_feature {
 	KERN_F_AVXVNNI = 1u << 4,     /* 256-bit AVX-VNNI */
 	KERN_F_NEON = 1u << 5,        /* AArch64 Advanced SIMD */
 	KERN_F_NEONDOT = 1u << 6,     /* ARMv8.2 dot product (SDOT / UDOT) */
+	KERN_F_AMX = 1u << 7,         /* AMX-TILE + AMX-INT8, tile data granted by the OS */
 };
 /* Features of the CPU this runs on (x86: cpuid through
  * __builtin_cpu_supports; AArch64: the kernel's HWCAP bits; only those
- * this build has kernels for). */
+ * this build has kernels for). KERN_F_AMX needs more than the CPU: the OS
+ * must enable the tile state (XCR0) and, on Linux, grant this process the
+ * tile data (arch_prctl ARCH_REQ_XCOMP_PERM, asked here once for the
+ * whole process: every thread may then use the tiles); it is left out
+ * when either is refused, and when the environment sets LLMCAP_NO_AMX to
+ * anything but "" or "0" (the AVX-512 VNNI tile then runs prefill too).
+ * Only this function may report it: a table built with KERN_F_AMX the OS
+ * has not granted faults on the first tile instruction. */
 unsigned kern_cpu_features(void);
-/* "avx2 avx512 avx512vnni" (or "neon neondot") into buf (empty string for none); returns buf. */
+/* "avx2 avx512 avx512vnni amx" (or "neon neondot") into buf (empty string for none); returns buf. */
 char *kern_features_str(unsigned features, char *buf, size_t len);
 
 /* ---- row kernels ------------------------------------------------------ */
@@ -86,12 +94,16 @@ typedef void (*kern_swiglu_fn)(float *out, const float *gate, const float *up, i
 typedef void (*kern_qact_fn)(const float *x, int64_t n, void *dst, int64_t stride);
 typedef void (*kern_gemm_fn)(int64_t nb, const void *w, int64_t ng, const void *a, int nt, float *y,
 			     int64_t ldy, int64_t nrows);
+/* A batch product (prefill on matrix units: AMX) has kern_gemm_fn's
+ * signature with nt a multiple of KERN_PACK_BATCH (kern_internal.h) >
+ * 0: the tokens of nt / KERN_PACK_TOKENS consecutive full panels, the
+ * same records and packed weights the panel product reads. */
 
 /* One backend: every entry may be NULL where the backend has no kernel of
  * its own. Indexed by ggml type id: to_float and dot by the weight type,
  * quantize by the activation type (QT_Q8_0, QT_Q8_1, QT_Q8_K). */
 struct kern_backend {
-	const char *name;             /* "generic", "avx2", "avx512", "neon", "neondot" */
+	const char *name;             /* "generic", "avx2", "avx512", "amx", "neon", "neondot" */
 	unsigned requires;            /* KERN_F_* all needed to run it */
 	kern_to_float_fn to_float[QT_COUNT];
 	kern_quantize_fn quantize[QT_COUNT];
@@ -99,6 +111,7 @@ struct kern_backend {
 	kern_axpy_fn axpy[QT_COUNT];  /* QT_F32, QT_F16 */
 	kern_qact_fn qact[QT_COUNT];  /* packed products, by weight type */
 	kern_gemm_fn gemm[QT_COUNT];
+	kern_gemm_fn gemm_batch[QT_COUNT]; /* batch products, by weight type */
 	kern_attn_fn attn[QT_COUNT];  /* grouped attention, by KV cache type */
 	kern_swiglu_fn swiglu;
 };
@@ -116,12 +129,14 @@ struct kern_table {
 	kern_axpy_fn axpy[QT_COUNT];
 	kern_qact_fn qact[QT_COUNT];
 	kern_gemm_fn gemm[QT_COUNT];
+	kern_gemm_fn gemm_batch[QT_COUNT];  /* NULL: prefill panel by panel through gemm */
 	kern_attn_fn attn[QT_COUNT];
 	kern_swiglu_fn swiglu;        /* never NULL after kern_table_init */
 	const char *to_float_isa[QT_COUNT];  /* backend name, NULL if none */
 	const char *quantize_isa[QT_COUNT];
 	const char *dot_isa[QT_COUNT];
 	const char *gemm_isa[QT_COUNT];
+	const char *gemm_batch_isa[QT_COUNT];
 };
 /* Fills t with, for each entry, the last usable backend's function (the
  * generic one when no SIMD backend has it). features: kern_cpu_features()
@@ -327,6 +342,16 @@ struct kern_bench {
 /* 0, -1 bad argument, -2 out of memory (err says so). */
 int kern_bench_matvec(const struct kern_table *t, struct kern_pool *pool, int type, int64_t rows,
 		      int64_t cols, int n_mats, int iters, int n_samples, struct kern_bench *out,
+		      char *err, size_t errlen);
+/* Prefill-style timing: one random rows x cols matrix, packed where t has
+ * packed products, times n_tok tokens of random activations (quantized
+ * once, outside the timing: kern_matmul_q as the forward pass runs it);
+ * each sample times `iters` products after one warm-up. Fills out as
+ * kern_bench_matvec (bytes_per_product: the weights' GGUF bytes, n_mats
+ * 1); the rate of multiply-adds is rows x cols x n_tok / median_s. 0, -1
+ * bad argument, -2 out of memory. */
+int kern_bench_matmul(const struct kern_table *t, struct kern_pool *pool, int type, int64_t rows,
+		      int64_t cols, int64_t n_tok, int iters, int n_samples, struct kern_bench *out,
 		      char *err, size_t errlen);
 /* Seconds of CLOCK_MONOTONIC. */
 double kern_now(void);

@@ -10,9 +10,15 @@
  * 1..8 tokens, 1..4 for the k-quants) against the same float64 reference
  * and tolerance, with rows not a multiple of 16 and token counts 1, 2, 3,
  * 7, 70 (every tile width). NEON: the plain table (SMULL) besides the
- * best one (SDOT where the CPU has it). The thread pool: every thread runs every task,
- * across sleeps. With LLMCAP_KERN_BENCH=1, matvec GB/s on 4096 x 4096
- * Q4_0 and Q8_0 (median of 5 samples) is printed.
+ * best one (SDOT where the CPU has it). AMX (Q4_0, Q4_1, Q8_0 prefill of
+ * whole pairs of panels: 16, 32 and 64 of the 70 tokens, more blocks than
+ * one run of staged weights in 1056 columns) where the CPU has it and
+ * Linux grants the tile data, and the AVX-512 VNNI path that
+ * LLMCAP_NO_AMX=1 keeps on the same CPU; skipped with a message anywhere
+ * else. The thread pool: every thread runs every task, across sleeps.
+ * With LLMCAP_KERN_BENCH=1, matvec GB/s on 4096 x 4096 Q4_0 and Q8_0
+ * (median of 5 samples) and prefill GOPS of 128 tokens, AMX against the
+ * VNNI tile where the CPU has AMX, are printed.
  */
 #include "test_util.h"
 
@@ -30,7 +36,7 @@ static const int mtypes[] = {QT_Q4_0, QT_Q4_1, QT_Q5_0, QT_Q8_0, QT_Q4_K, QT_Q5_
 struct shape { int64_t rows, cols, n_tok; };
 
 static const struct shape shapes[] = {{37, 512, 7}, {101, 768, 70}, {64, 256, 1}, {48, 1024, 3},
-				      {16, 64, 2}};
+				      {16, 64, 2}, {45, 1056, 33}, {32, 128, 16}};
 
 /* float64 reference of Y = W X^T with X quantized as the kernels do. */
 static void reference(const struct kern_table *g, const struct kern_mat *w, const float *X,
@@ -171,8 +177,10 @@ static void check_products(unsigned features, const char *label)
 		}
 	}
 	print_message("  %s: matvec = matmul = row dot exactly; max |err| / sum|w a| vs float64 %.2e; "
-		      "packed (%s) %.2e\n", label, worst,
-		      t.gemm_isa[QT_Q4_0] ? t.gemm_isa[QT_Q4_0] : "none", worst_pk);
+		      "packed (%s%s%s) %.2e\n", label, worst,
+		      t.gemm_isa[QT_Q4_0] ? t.gemm_isa[QT_Q4_0] : "none",
+		      t.gemm_batch_isa[QT_Q4_0] ? ", prefill batches " : "",
+		      t.gemm_batch_isa[QT_Q4_0] ? t.gemm_batch_isa[QT_Q4_0] : "", worst_pk);
 	kern_pool_delete(pool2);
 }
 
@@ -182,10 +190,13 @@ static void test_products_generic(void **state)
 	check_products(0, "generic");
 }
 
+/* The best table short of AMX (test_products_amx runs the tiles): on an
+ * AMX machine, the path LLMCAP_NO_AMX=1 or a refused tile permission
+ * leaves. */
 static void test_products_best(void **state)
 {
 	(void)state;
-	unsigned f = kern_cpu_features();
+	unsigned f = kern_cpu_features() & ~(unsigned)KERN_F_AMX;
 	char buf[128];
 	if (!f) {
 		print_message("skipped: no SIMD features on this CPU (generic tested above)\n");
@@ -194,6 +205,40 @@ static void test_products_best(void **state)
 	}
 	kern_features_str(f, buf, sizeof buf);
 	check_products(f, buf);
+}
+
+static int amx_or_skip(void)
+{
+	if (kern_cpu_features() & KERN_F_AMX)
+		return 1;
+	const char *e = getenv("LLMCAP_NO_AMX");
+	print_message("skipped: no AMX tiles here (%s); prefill runs on the AVX-512 VNNI tile "
+		      "(tested above)\n", e && *e && strcmp(e, "0") ? "LLMCAP_NO_AMX is set"
+		      : "no AMX-INT8 on this CPU, or the OS refused the tile data");
+	skip();
+	return 0;
+}
+
+/* The tiles (kern_amx.c) for the types they take, through every product
+ * check above; the table names them only with KERN_F_AMX. */
+static void test_products_amx(void **state)
+{
+	(void)state;
+	if (!amx_or_skip())
+		return;
+	const unsigned f = kern_cpu_features();
+	struct kern_table t;
+	kern_table_init(&t, f & ~(unsigned)KERN_F_AMX);
+	assert_null(t.gemm_batch[QT_Q4_0]);
+	kern_table_init(&t, f);
+	const int amx[] = {QT_Q4_0, QT_Q4_1, QT_Q8_0};
+	for (int i = 0; i < 3; i++) {
+		assert_non_null(t.gemm_batch_isa[amx[i]]);
+		assert_string_equal(t.gemm_batch_isa[amx[i]], "amx");
+		assert_int_equal(kern_mat_packable(&t, amx[i]), 1);
+	}
+	char buf[128];
+	check_products(f, kern_features_str(f, buf, sizeof buf));
 }
 
 static void test_products_avx2(void **state)
@@ -348,6 +393,53 @@ static void test_bench_matvec(void **state)
 	}
 }
 
+/* Prefill GOPS (2 x rows x cols x tokens / median) of 4096 x 4096 x 128
+ * tokens, one thread and one per core: AMX against the VNNI tile where
+ * the CPU has AMX, else the best table alone. */
+static void test_bench_matmul(void **state)
+{
+	(void)state;
+	const char *e = getenv("LLMCAP_KERN_BENCH");
+	if (!e || strcmp(e, "1") != 0) {
+		print_message("skipped: set LLMCAP_KERN_BENCH=1 to time prefill products\n");
+		skip();
+		return;
+	}
+	const unsigned f = kern_cpu_features();
+	struct kern_table tab[2];
+	kern_table_init(&tab[0], f);
+	kern_table_init(&tab[1], f & ~(unsigned)KERN_F_AMX);
+	const int n_tab = (f & KERN_F_AMX) ? 2 : 1;
+	char err[256];
+	const int types[] = {QT_Q4_0, QT_Q8_0, QT_Q4_1, QT_Q4_K, QT_Q6_K};
+	const int threads[] = {1, kern_physical_cores()};
+	for (int n = 0; n < 2; n++) {
+		struct kern_pool *p;
+		assert_int_equal(kern_pool_new(&p, threads[n], 1, err, sizeof err), 0);
+		for (int k = 0; k < 5; k++) {
+			double gops[2] = {0, 0};
+			for (int i = 0; i < n_tab; i++) {
+				struct kern_bench b;
+				assert_int_equal(kern_bench_matmul(&tab[i], p, types[k], 4096, 4096, 128,
+								   threads[n] > 1 ? 8 : 2, 7, &b, err, sizeof err), 0);
+				gops[i] = 2.0 * 4096 * 4096 * 128 / b.median_s * 1e-9;
+			}
+			const char *isa = tab[0].gemm_batch_isa[types[k]] ? tab[0].gemm_batch_isa[types[k]]
+					  : tab[0].gemm_isa[types[k]] ? tab[0].gemm_isa[types[k]] : "rows";
+			if (n_tab == 2)
+				print_message("  matmul %s 4096x4096 x128 tokens, %d thread%s: %s %.0f GOPS, "
+					      "without AMX %.0f GOPS (x%.2f)\n", mdb_qtype(types[k])->name,
+					      threads[n], threads[n] > 1 ? "s" : "", isa, gops[0], gops[1],
+					      gops[0] / gops[1]);
+			else
+				print_message("  matmul %s 4096x4096 x128 tokens, %d thread%s: %s %.0f GOPS\n",
+					      mdb_qtype(types[k])->name, threads[n], threads[n] > 1 ? "s" : "",
+					      isa, gops[0]);
+		}
+		kern_pool_delete(p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,7 +450,9 @@ int main(void)
 		cmocka_unit_test(test_products_avx2),
 		cmocka_unit_test(test_products_neon),
 		cmocka_unit_test(test_products_best),
+		cmocka_unit_test(test_products_amx),
 		cmocka_unit_test(test_bench_matvec),
+		cmocka_unit_test(test_bench_matmul),
 	};
 	return cmocka_run_group_tests_name("kernels_mm", tests, NULL, NULL);
 }
