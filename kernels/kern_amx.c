@@ -1,7 +1,7 @@
 /*
  * kernels: the AMX backend: prefill products on the tile matrix unit
  * (AMX-TILE + AMX-INT8, Xeons from Sapphire Rapids on) for packed Q4_0,
- * Q4_1 and Q8_0 matrices. It has only batch products (kern_gemm_fn's note
+ * Q4_1, Q8_0 and Q4_K matrices. It has only batch products (kern_gemm_fn's note
  * in kernels.h): decode, batches under 16 tokens and every other kernel
  * stay with the AVX-512 VNNI backend, whose packed weights and activation
  * records (kern_internal.h) this reads unchanged.
@@ -22,7 +22,8 @@
  * correction term). Q4 nibbles are unpacked once per row group and run of
  * KC blocks into a staging buffer that every pair of panels then reads:
  * Q4_0 as q - 8 (signed, TDPBSSD), Q4_1 as q (unsigned: TDPBSUD, plus
- * the rows' m times the token's s in float, as the VNNI tile).
+ * the rows' m times the token's s in float, as the VNNI tile). Q4_K the
+ * same way per sub-block of 32 (batch_q4_K).
  *
  * Tiles (one configuration per call, released at its end so the thread
  * carries no tile state between products): tmm0, tmm1 the activations of
@@ -206,6 +207,133 @@ static ALWAYS_INLINE void amx_gemm(const int type, int64_t nb, const void *w, in
 	_tile_release();
 }
 
+/* Super-blocks of Q4_K unpacked at a time (16 KiB of B tiles). */
+#define KCK 4
+
+/* n super-blocks of the group's Q4_K quants (2048 bytes each) as 8 B
+ * tiles each, one per sub-block of 32 (dst, 8 x BTILE bytes a
+ * super-block): packed chunks 8i..8i+7 hold in their low nibbles
+ * sub-block 2i's k = 4c.. in order, in their high ones sub-block 2i + 1's
+ * (kern_internal.h), so chunk c is row c % 8 of tile 2(c / 8) (low) and
+ * 2(c / 8) + 1 (high). Unsigned. */
+static void unpack_q4_K(const uint8_t *q, int64_t n, int8_t *dst)
+{
+	const __m512i m4 = _mm512_set1_epi8(0x0F);
+	for (int64_t j = 0; j < n; j++) {
+#pragma GCC unroll 8
+		for (int c = 0; c < 32; c++) {
+			const __m512i raw = _mm512_load_si512((const void *)(q + j * 2048 + 64 * c));
+			int8_t *d = dst + j * 8 * BTILE + 2 * (c / 8) * BTILE + 64 * (c % 8);
+			_mm512_store_si512((void *)d, _mm512_and_si512(raw, m4));
+			_mm512_store_si512((void *)(d + BTILE), _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4));
+		}
+	}
+	amx_fence(dst);
+}
+
+/* Q4_K: one TDPBSUD per sub-block of 32 and panel (A: the records' 32
+ * activations of that sub-block, 324 bytes apart); each sub-block's sums
+ * scaled in float by d x its 6-bit scale x the token's d; the mins term
+ * once per super-block as the VNNI tile computes it (vpdpwssd of the rows'
+ * mins with the token's sub-block sums). */
+static void batch_q4_K(int64_t nb, const void *w, int64_t ng, const void *act, int nt, float *y,
+		       int64_t ldy, int64_t nrows)
+{
+	const int64_t qsb = kern_pack_qs_bytes(QT_Q4_K), scb = kern_pack_sc_bytes(QT_Q4_K);
+	const size_t gb = kern_pack_group_bytes(QT_Q4_K, nb);
+	const struct kern_qk *a = act;
+	const long rs = (long)sizeof(struct kern_qk);
+	_Alignas(64) int8_t stage[KCK * 8 * BTILE];
+	_Alignas(64) int32_t cbuf[2][2 * KERN_PACK_TOKENS * KERN_PACK_ROWS];
+	amx_config();
+	for (int64_t g = 0; g < ng; g++) {
+		const int64_t left = nrows - g * KERN_PACK_ROWS;
+		if (left <= 0)
+			break;
+		const __mmask16 km = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+		const uint8_t *wg = (const uint8_t *)w + g * gb;
+		for (int64_t kc = 0; kc < nb; kc += KCK) {
+			const int64_t n = nb - kc < KCK ? nb - kc : KCK;
+			unpack_q4_K(wg + kc * qsb, n, stage);
+			for (int tt = 0; tt < nt; tt += KERN_PACK_BATCH) {
+				const struct kern_qk *p0 = a + (int64_t)tt * nb + kc * KERN_PACK_TOKENS;
+				const struct kern_qk *p1 = p0 + KERN_PACK_TOKENS * nb;
+				__m512 f[KERN_PACK_BATCH];
+#pragma GCC unroll 16
+				for (int t = 0; t < KERN_PACK_BATCH; t++)
+					f[t] = _mm512_setzero_ps();
+				for (int64_t j = 0; j < n; j++) {
+					const struct kern_qk *r0 = p0 + j * KERN_PACK_TOKENS;
+					const struct kern_qk *r1 = p1 + j * KERN_PACK_TOKENS;
+					const uint8_t *sc = wg + nb * qsb + (kc + j) * scb;
+					const __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)sc));
+					const __m512 mv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(sc + 32)));
+					for (int sb = 0; sb < 8; sb += 2) {
+#pragma GCC unroll 2
+						for (int h = 0; h < 2; h++) {
+							const int s = sb + h;
+							const int8_t *bq = stage + (j * 8 + s) * BTILE;
+							int32_t *cb = cbuf[h];
+							_tile_loadd(0, r0->qs + 32 * s, rs);
+							_tile_loadd(1, r1->qs + 32 * s, rs);
+							if (h == 0) {
+								_tile_loadd(2, bq, 64);
+								_tile_zero(3);
+								_tile_zero(4);
+								_tile_dpbsud(3, 0, 2);
+								_tile_dpbsud(4, 1, 2);
+								_tile_stored(3, cb, 64);
+								_tile_stored(4, cb + KERN_PACK_TOKENS * 16, 64);
+							} else {
+								_tile_loadd(5, bq, 64);
+								_tile_zero(6);
+								_tile_zero(7);
+								_tile_dpbsud(6, 0, 5);
+								_tile_dpbsud(7, 1, 5);
+								_tile_stored(6, cb, 64);
+								_tile_stored(7, cb + KERN_PACK_TOKENS * 16, 64);
+							}
+							const __m512 ds = _mm512_mul_ps(dv, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(
+								_mm_loadu_si128((const __m128i *)(sc + 64 + 16 * s)))));
+#pragma GCC unroll 16
+							for (int t = 0; t < KERN_PACK_BATCH; t++) {
+								const struct kern_qk *r = t < KERN_PACK_TOKENS ? r0 + t
+												       : r1 + (t - KERN_PACK_TOKENS);
+								const __m512 v = _mm512_cvtepi32_ps(
+									_mm512_load_si512((const void *)(cb + 16 * t)));
+								f[t] = _mm512_fmadd_ps(v, _mm512_mul_ps(ds, _mm512_set1_ps(r->d)), f[t]);
+							}
+						}
+					}
+					__m512i mn[4];
+#pragma GCC unroll 4
+					for (int i = 0; i < 4; i++)
+						mn[i] = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(sc + 192 + 32 * i)));
+#pragma GCC unroll 16
+					for (int t = 0; t < KERN_PACK_BATCH; t++) {
+						const struct kern_qk *r = t < KERN_PACK_TOKENS ? r0 + t : r1 + (t - KERN_PACK_TOKENS);
+						__m512i ms = _mm512_setzero_si512();
+#pragma GCC unroll 4
+						for (int i = 0; i < 4; i++)
+							ms = _mm512_dpwssd_epi32(ms, mn[i], _mm512_set1_epi32(r->x[i]));
+						f[t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(ms), _mm512_mul_ps(mv, _mm512_set1_ps(r->d)),
+									f[t]);
+					}
+				}
+#pragma GCC unroll 16
+				for (int t = 0; t < KERN_PACK_BATCH; t++) {
+					float *yt = y + (int64_t)(tt + t) * ldy + g * KERN_PACK_ROWS;
+					if (kc == 0)
+						_mm512_mask_storeu_ps(yt, km, f[t]);
+					else
+						_mm512_mask_storeu_ps(yt, km, _mm512_add_ps(_mm512_maskz_loadu_ps(km, yt), f[t]));
+				}
+			}
+		}
+	}
+	_tile_release();
+}
+
 static void batch_q4_0(int64_t nb, const void *w, int64_t ng, const void *a, int nt, float *y,
 		       int64_t ldy, int64_t nrows)
 {
@@ -227,6 +355,7 @@ static void batch_q8_0(int64_t nb, const void *w, int64_t ng, const void *a, int
 const struct kern_backend kern_backend_amx = {
 	.name = "amx",
 	.requires = KERN_F_AVX2 | KERN_F_AVX512 | KERN_F_AVX512VNNI | KERN_F_AMX,
-	.gemm_batch = {[QT_Q4_0] = batch_q4_0, [QT_Q4_1] = batch_q4_1, [QT_Q8_0] = batch_q8_0},
+	.gemm_batch = {[QT_Q4_0] = batch_q4_0, [QT_Q4_1] = batch_q4_1, [QT_Q8_0] = batch_q8_0,
+		       [QT_Q4_K] = batch_q4_K},
 };
 #endif

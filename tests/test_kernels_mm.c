@@ -10,7 +10,7 @@
  * 1..8 tokens, 1..4 for the k-quants) against the same float64 reference
  * and tolerance, with rows not a multiple of 16 and token counts 1, 2, 3,
  * 7, 70 (every tile width). NEON: the plain table (SMULL) besides the
- * best one (SDOT where the CPU has it). AMX (Q4_0, Q4_1, Q8_0 prefill of
+ * best one (SDOT where the CPU has it). AMX (Q4_0, Q4_1, Q8_0, Q4_K prefill of
  * whole pairs of panels: 16, 32 and 64 of the 70 tokens, more blocks than
  * one run of staged weights in 1056 columns) where the CPU has it and
  * Linux grants the tile data, and the AVX-512 VNNI path that
@@ -231,8 +231,8 @@ static void test_products_amx(void **state)
 	kern_table_init(&t, f & ~(unsigned)KERN_F_AMX);
 	assert_null(t.gemm_batch[QT_Q4_0]);
 	kern_table_init(&t, f);
-	const int amx[] = {QT_Q4_0, QT_Q4_1, QT_Q8_0};
-	for (int i = 0; i < 3; i++) {
+	const int amx[] = {QT_Q4_0, QT_Q4_1, QT_Q8_0, QT_Q4_K};
+	for (int i = 0; i < 4; i++) {
 		assert_non_null(t.gemm_batch_isa[amx[i]]);
 		assert_string_equal(t.gemm_batch_isa[amx[i]], "amx");
 		assert_int_equal(kern_mat_packable(&t, amx[i]), 1);
