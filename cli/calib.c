@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "cli/resolve.h"
 #include "kernels/kernels.h"
+#include "probe/probe.h"
 #include "reports/report.h"
 
 #define CALIB_FILE "calibration.json"
@@ -187,6 +188,7 @@ static void apply(const struct calib *c, const struct sim_weights *w, struct sim
 	e->layer_host_pp_s = 0;
 	e->attn_host_s = c->attn_s;
 	e->attn_host_pp_s = c->attn_pp_s;
+	e->attn_threads = c->threads;
 	e->bw_k0 = c->bw_k0;
 	e->mm_k0 = c->mm_k0;
 	e->band = c->band;
@@ -241,6 +243,16 @@ static double read_now(struct kern_pool *pool, double fallback)
 	double g;
 	char err[256];
 	return cli_read_bw_now(pool, &g, err, sizeof err) == 0 ? g : fallback;
+}
+
+/* This machine's last-level cache, all instances (0 when unknown). */
+static uint64_t llc_bytes(void)
+{
+	struct probe_profile *p = calloc(1, sizeof *p);
+	char err[256];
+	uint64_t n = p && probe_identify(p, err, sizeof err) == 0 ? p->topo.llc_total_bytes : 0;
+	free(p);
+	return n;
 }
 
 static int cmp_d(const void *a, const void *b)
@@ -330,10 +342,11 @@ static int pred_times(const struct hw_spec *h, const struct mdb_model *m, const 
  * bandwidth (and its width term) measured so far, decode's compute and
  * fixed costs left to the fit, prefill in llmcap's 128-token
  * micro-batches without a per-layer cost of its own (as apply sets). */
-static void fit_eff(struct sim_eff *e, double bw, double bw_k0)
+static void fit_eff(struct sim_eff *e, double bw, double bw_k0, int threads)
 {
 	char err[128];
 	sim_eff_default("llmcap", e, err, sizeof err);
+	e->attn_threads = threads;
 	e->host_bw = bw;
 	e->bw_k0 = bw_k0;
 	e->host_vec = 1.0;
@@ -510,6 +523,12 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 		c->read_gbps = h->host.memory_bandwidth_gbps = bw_now;
 	else
 		fprintf(stderr, "\nllmcap calibrate: %s; using the cached profile's %.1f GB/s\n", err, c->read_gbps);
+	/* the matrix-vector products stream 4x the last-level cache, as the
+	 * probe's arrays do (a 300 MB L3 held a 256 MB set: 130% of the read
+	 * bandwidth), at least 256 MB, at most a quarter of the memory free */
+	double stream_bytes = fmax(256.0 * (1 << 20), 4.0 * (double)llc_bytes());
+	if (h->host.memory_available_gb > 0)
+		stream_bytes = fmin(stream_bytes, h->host.memory_available_gb * 1e9 / 4);
 	static const int types[] = {QT_Q4_0, QT_Q4_1, QT_Q5_0, QT_Q8_0, QT_Q4_K, QT_Q5_K, QT_Q6_K, QT_F16};
 	int nt = (int)(sizeof types / sizeof types[0]);
 	int show = !json && isatty(2);
@@ -524,7 +543,7 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 		 * bandwidth), over the read bandwidth measured around them */
 		struct kern_bench b, bn;
 		size_t one = kern_row_bytes(types[i], 4096) * 4096;
-		int n_mats = (int)((256u << 20) / one) + 1;
+		int n_mats = (int)(stream_bytes / one) + 1;
 		/* three rounds, each between two reads of the bandwidth; the median
 		 * of the rounds' shares (a shared machine's memory moves within
 		 * seconds) */
@@ -554,7 +573,7 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 		 * of P2 (4096, the top of the range verify is held to): the cost of
 		 * attention per context position, decode and prefill */
 		struct sim_eff e;
-		fit_eff(&e, ct->bw_frac, 0);
+		fit_eff(&e, ct->bw_frac, 0, nth);
 		struct run r;
 		struct mdb_model rm;
 		struct lin lc;
@@ -638,7 +657,7 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 			goto out;
 		}
 		struct sim_eff e;
-		fit_eff(&e, c->t[0].bw_frac /* Q4_0 */, c->bw_k0);
+		fit_eff(&e, c->t[0].bw_frac /* Q4_0 */, c->bw_k0, nth);
 		struct lin l30, l4;
 		h->host.memory_bandwidth_gbps = r30.read_gbps;
 		rrc = lin_coeffs(h, &m30, w, &e, 128, 32, p, &l30);

@@ -547,6 +547,23 @@ static void finish_dev(const struct ctx *c, const struct devwork *d, int gpu, in
 	s->t[gpu ? SIM_BOUND_GPU_COMPUTE : SIM_BOUND_HOST_COMPUTE] += d->attn_s;
 }
 
+/* The share of nth threads llmcap's CPU attention keeps busy over tokens
+ * tokens: its items are a token's query heads of one KV head, per heads
+ * of the group when there are fewer KV heads x tokens than threads (a
+ * token's n_head heads in runs of per), dealt out in rounds of nth
+ * (kernels/forward.c, eval_batch). 1 when not modelled. */
+static double attn_util(const struct mdb_model *m, double tokens, int nth)
+{
+	if (nth <= 1 || m->n_head <= 0 || m->n_head_kv <= 0 || m->n_head % m->n_head_kv != 0)
+		return 1;
+	const double group = m->n_head / m->n_head_kv, units = tokens * m->n_head_kv;
+	double per = group;
+	if (units < nth)
+		per = ceil(group / ceil(nth / units));
+	const double items = tokens * ceil(m->n_head / per);
+	return items / (ceil(items / nth) * nth);
+}
+
 /* One step over n tokens per stream (decode: n = 1, B streams; prefill: a
  * micro-batch of n tokens of one stream starting at position pos). */
 static void eval_step(const struct ctx *c, const struct cfg *k, int64_t pos, int n, int B,
@@ -569,6 +586,7 @@ static void eval_step(const struct ctx *c, const struct cfg *k, int64_t pos, int
 	/* decode: narrow matrices stream weights at less of the bandwidth
 	 * (profiles' bw_k0, the same form) */
 	double wscale = decode && c->e->bw_k0 > 0 && m->hidden > 0 ? 1 + c->e->bw_k0 / m->hidden : 1;
+	const double util = attn_util(m, decode ? B : n, c->e->attn_threads);
 	for (int i = 0; i < m->n_layer; i++) {
 		const struct mlay *y = &c->L[i];
 		int dg = k->gpu_runs_all || k->dgpu[i];
@@ -587,7 +605,7 @@ static void eval_step(const struct ctx *c, const struct cfg *k, int64_t pos, int
 		double kvbytes = decode ? kvread : attn_s > 0 ? 0 : y->kv_tok * min_ctx(pos + n, y->window);
 		d->bytes += kvbytes + 2 * y->state * B;
 		d->flops += 2 * y->dense_p * tokens * kscale + (attn_s > 0 ? 0 : y->attn_fpc * span * tokens);
-		d->attn_s += attn_s > 0 ? y->attn_fpc * span * tokens * attn_s : 0;
+		d->attn_s += attn_s > 0 ? y->attn_fpc * span * tokens * attn_s / util : 0;
 		d->layers++;
 		if (prev >= 0 && prev != dg)
 			transitions++, link_bytes += act;

@@ -91,6 +91,12 @@ struct sim_eff {
 	 * its (warm) KV reads. 0: attention FLOPs count with the matrix FLOPs,
 	 * KV reads with the bytes streamed */
 	double attn_host_s, attn_host_pp_s;
+	/* the threads llmcap's CPU attention runs on (those costs are per FLOP
+	 * with every thread busy): its work items, a token's query heads of
+	 * one KV head (split when there are fewer items than threads), leave
+	 * threads idle when they do not divide evenly (SmolLM2-135M: 9 heads
+	 * on 16 threads); 0: not modelled */
+	int attn_threads;
 	/* prefill's own fixed costs, per micro-batch; NAN: none per
 	 * micro-batch, and the per-layer costs above */
 	double step_pp_s;          /* per micro-batch (graph build, scheduling, sync) */

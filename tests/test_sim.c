@@ -267,6 +267,52 @@ static void test_attention_cost(void **state)
 	assert_true(fabs(wb - (sum + w.embd_bytes + w.output_bytes)) < 1);
 }
 
+/* llmcap's CPU attention items (a token's query heads of one KV head, split
+ * when KV heads are fewer than threads) leave threads idle where they do
+ * not divide evenly: decode's attention time over that of every thread
+ * busy. SmolLM2-135M (9 heads, 3 KV heads): 9 items on 16 threads, 3 on 2
+ * (two rounds); Llama-3.2-1B (32, 8): 16 on 16, 8 on 2. */
+static double attn_decode_s(const struct mdb_model *m, int threads)
+{
+	struct sim_weights w;
+	weights(m, "Q8_0", &w);
+	struct hw_spec h;
+	cpu_machine(&h, 64, 50);
+	char err[512];
+	struct sim_eff e;
+	assert_int_equal(sim_eff_default("llmcap", &e, err, sizeof err), 0);
+	e.attn_threads = threads;
+	struct sim_workload wl;
+	sim_workload_default(&wl);
+	wl.ctx = 4096, wl.prompt = 2048, wl.gen = 1;
+	struct sim_pred p;
+	double t[2];
+	for (int i = 0; i < 2; i++) {
+		e.attn_host_s = e.attn_host_pp_s = i ? 3e-11 : 1e-30;
+		assert_int_equal(sim_predict(&h, m, &w, &wl, &e, &p, err, sizeof err), 0);
+		t[i] = 1 / p.decode_tps;
+	}
+	return t[1] - t[0];
+}
+
+static void test_attention_threads(void **state)
+{
+	(void)state;
+	const struct mdb_model *smol = model("smollm2-135m"), *l1b = model("llama-3.2-1b");
+	assert_int_equal(smol->n_head, 9);
+	assert_int_equal(smol->n_head_kv, 3);
+	double s0 = attn_decode_s(smol, 0);
+	assert_true(s0 > 0);
+	assert_true(fabs(attn_decode_s(smol, 1) / s0 - 1) < 1e-3);
+	assert_true(fabs(attn_decode_s(smol, 16) / s0 - 16.0 / 9) < 1e-3);
+	assert_true(fabs(attn_decode_s(smol, 2) / s0 - 4.0 / 3) < 1e-3);
+	double b0 = attn_decode_s(l1b, 0);
+	assert_true(fabs(attn_decode_s(l1b, 16) / b0 - 1) < 1e-3);
+	assert_true(fabs(attn_decode_s(l1b, 2) / b0 - 1) < 1e-3);
+	/* 12 threads: 8 KV heads, parts 2, 2 heads an item: 16 items, 2 rounds */
+	assert_true(fabs(attn_decode_s(l1b, 12) / b0 - 24.0 / 16) < 1e-3);
+}
+
 /* MoE: bytes per token follow the active experts. */
 static void test_moe_bytes_follow_active_experts(void **state)
 {
@@ -564,6 +610,7 @@ int main(void)
 		cmocka_unit_test(test_workload_errors),
 		cmocka_unit_test(test_gguf_weights),
 		cmocka_unit_test(test_attention_cost),
+		cmocka_unit_test(test_attention_threads),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
