@@ -3,12 +3,16 @@
 # machine with an NVIDIA GPU and nvcc, after `make llmcap` (it links
 # against build/libllmcap.a and build/tools/embed):
 #
-#   scripts/cuda-gemv-ab.sh NAME=FILE[@NVCC FLAGS] ...
+#   scripts/cuda-gemv-ab.sh NAME=FILE[@NVCC FLAGS] NAME=DIR[@NVCC FLAGS] ...
 #
 # Each version is a gemv.cu (FILE; -Ikernels/cuda finds common.cuh and
 # abi.h, so it must keep their layouts) compiled for this GPU only
 # ($AB_ARCH, default sm_90) with its flags, embedded into a copy of
-# build/libllmcap.a, and linked with bench/cuda_gemv.c. Then $ROUNDS
+# build/libllmcap.a, and linked with bench/cuda_gemv.c. A DIR is a tree
+# like the repository's (DIR/kernels/cuda/gemv.cu, and where a version
+# changes the weights' device layout, DIR/kernels/cuda/ops.cu and
+# DIR/kernels/kern_cuda.c, which then replace the library's; DIR's
+# headers come before the repository's): "." is the working tree. Then $ROUNDS
 # rounds (default 2) run every version in turn with $GEMV_ARGS (default
 # --quick), so drift hits all alike; the table last gives each version's
 # median GB/s over the rounds and its share of the copy bandwidth.
@@ -35,12 +39,29 @@ for v in "$@"; do
 	names="$names $name"
 	d=$W/$name
 	mkdir -p "$d" "$OUT/$name"
+	inc=""
+	if [ -d "$file" ]; then
+		inc="-I$file/kernels/cuda -I$file"
+		file=$file/kernels/cuda/gemv.cu
+	fi
 	(
-		nvcc -fatbin -O3 -gencode "arch=compute_${ARCH#sm_},code=$ARCH" -Ikernels/cuda -Xptxas -v $flags \
+		nvcc -fatbin -O3 -gencode "arch=compute_${ARCH#sm_},code=$ARCH" $inc -Ikernels/cuda -Xptxas -v $flags \
 			-o "$d/gemv.fatbin" "$file" > "$OUT/$name/ptxas.txt" 2>&1 &&
 		build/tools/embed kern_cuda_gemv "$d/gemv.fatbin" "$d/cuda_gemv.c" &&
 		cc -c -O2 -o "$d/cuda_gemv.o" "$d/cuda_gemv.c" &&
 		cp build/libllmcap.a "$d/lib.a" && ar r "$d/lib.a" "$d/cuda_gemv.o" &&
+		if [ -n "$inc" ] && [ -f "${file%/gemv.cu}/ops.cu" ]; then
+			nvcc -fatbin -O3 -gencode "arch=compute_${ARCH#sm_},code=$ARCH" $inc -Ikernels/cuda \
+				-o "$d/ops.fatbin" "${file%/gemv.cu}/ops.cu" >> "$OUT/$name/ptxas.txt" 2>&1 &&
+			build/tools/embed kern_cuda_ops "$d/ops.fatbin" "$d/cuda_ops.c" &&
+			cc -c -O2 -o "$d/cuda_ops.o" "$d/cuda_ops.c" && ar r "$d/lib.a" "$d/cuda_ops.o"
+		fi &&
+		if [ -n "$inc" ] && [ -f "${file%/cuda/gemv.cu}/kern_cuda.c" ]; then
+			# shellcheck disable=SC2086
+			cc -c -std=c11 -O2 $inc -I. -D_GNU_SOURCE $(pkg-config --cflags hwloc libcpuid libcjson) \
+				-o "$d/kern_cuda.o" "${file%/cuda/gemv.cu}/kern_cuda.c" >> "$OUT/$name/ptxas.txt" 2>&1 &&
+			ar r "$d/lib.a" "$d/kern_cuda.o"
+		fi &&
 		cc -std=c11 -O2 -I. -D_GNU_SOURCE -o "$d/cuda_gemv" bench/cuda_gemv.c "$d/lib.a" $LIBS
 	) || { echo "$name: build failed"; tail -20 "$OUT/$name/ptxas.txt"; exit 1; } &
 done
