@@ -1,10 +1,10 @@
 /*
  * kernels: the AMX backend: prefill products on the tile matrix unit
  * (AMX-TILE + AMX-INT8, Xeons from Sapphire Rapids on) for packed Q4_0,
- * Q4_1, Q8_0 and Q4_K matrices. It has only batch products (kern_gemm_fn's note
- * in kernels.h): decode, batches under 16 tokens and every other kernel
- * stay with the AVX-512 VNNI backend, whose packed weights and activation
- * records (kern_internal.h) this reads unchanged.
+ * Q4_1, Q8_0 and Q4_K matrices. It has only batch products
+ * (kern_gemm_fn's note in kernels.h): decode, batches under 16 tokens and
+ * every other kernel stay with the AVX-512 VNNI backend, whose packed
+ * weights and activation records (kern_internal.h) this reads unchanged.
  *
  * One tile product per 32-weight block and panel of 8 tokens:
  *   C (8 tokens x 16 rows, int32) += A (the panel's 8 records' 32 int8
@@ -24,6 +24,15 @@
  * Q4_0 as q - 8 (signed, TDPBSSD), Q4_1 as q (unsigned: TDPBSUD, plus
  * the rows' m times the token's s in float, as the VNNI tile). Q4_K the
  * same way per sub-block of 32 (batch_q4_K).
+ *
+ * Off unless LLMCAP_AMX is set (kern_cpu_features): on the machine
+ * measured (a 16-vCPU Xeon VM with AMX, bench/kernels_notes.md) it ran at
+ * 0.86-0.98x the VNNI tile on one core and 0.83-1.18x on 8 and 16
+ * threads: about 200 GOPS a core, where TDPBSSD of this shape alone
+ * sustains ~1500, so the tile unit works a small part of the time. The
+ * likely cause (not yet isolated) is each block's round trip through
+ * memory (TILESTORED, then vector loads) and the reuse of the same tile
+ * registers from one block to the next, which chain the blocks.
  *
  * Tiles (one configuration per call, released at its end so the thread
  * carries no tile state between products): tmm0, tmm1 the activations of

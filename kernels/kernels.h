@@ -53,14 +53,16 @@ enum kern_feature {
 };
 /* Features of the CPU this runs on (x86: cpuid through
  * __builtin_cpu_supports; AArch64: the kernel's HWCAP bits; only those
- * this build has kernels for). KERN_F_AMX needs more than the CPU: the OS
- * must enable the tile state (XCR0) and, on Linux, grant this process the
- * tile data (arch_prctl ARCH_REQ_XCOMP_PERM, asked here once for the
- * whole process: every thread may then use the tiles); it is left out
- * when either is refused, and when the environment sets LLMCAP_NO_AMX to
- * anything but "" or "0" (the AVX-512 VNNI tile then runs prefill too).
- * Only this function may report it: a table built with KERN_F_AMX the OS
- * has not granted faults on the first tile instruction. */
+ * this build has kernels for). KERN_F_AMX is reported only when the
+ * environment sets LLMCAP_AMX to anything but "" or "0" (the AMX prefill
+ * is off by default: on the machine measured it did not beat the AVX-512
+ * VNNI tile reliably, bench/kernels_notes.md) and the CPU, the OS and
+ * Linux allow it: CPUID AMX-TILE and AMX-INT8, the tile state in XCR0,
+ * and the tile data granted to this process (arch_prctl
+ * ARCH_REQ_XCOMP_PERM, asked here once for the whole process: every
+ * thread may then use the tiles). Only this function may report it: a
+ * table built with KERN_F_AMX the OS has not granted faults on the first
+ * tile instruction. */
 unsigned kern_cpu_features(void);
 /* "avx2 avx512 avx512vnni amx" (or "neon neondot") into buf (empty string for none); returns buf. */
 char *kern_features_str(unsigned features, char *buf, size_t len);

@@ -7,12 +7,14 @@
 # builds llmcap's library, its CLI and the kernel tests without CUDA into
 # $BUILD (default build/amx, so a CUDA build in build/ and ./llmcap are
 # left as they are; the binary is $BUILD/llmcap), runs test_kernels_mm and
-# test_kernels (AMX included where the CPU and Linux allow it), the
-# prefill microbenchmark (LLMCAP_KERN_BENCH=1: 4096 x 4096 x 128 tokens,
-# AMX against LLMCAP_NO_AMX's path, one thread and one per core), then
+# test_kernels (test_products_amx asks for the tiles itself where the CPU
+# and Linux allow them), the prefill microbenchmark (LLMCAP_KERN_BENCH=1:
+# 4096 x 4096 x 128 tokens, AMX against the VNNI tile alternating, 5
+# rounds, at 1 thread, half the cores and all), then
 # `llmcap verify` on one synthetic file of $MODEL (llama-3.2-1b) per type ($TYPES,
 # default Q4_0 Q8_0 Q4_K), prompt $PROMPT (512), generate 8, $RUNS runs (5),
-# at 1 thread and one per core, without AMX then with it, in a private
+# at 1 thread and one per core, without AMX (the default) then with it
+# (LLMCAP_AMX=1), in a private
 # cache (XDG_CACHE_HOME under $OUT). Outputs in $OUT (default
 # build/amx-check): build.log, cpu.txt, test_*.txt, bench.txt,
 # verify-TYPE-THREADS-{vnni,amx}.json, and summary.txt (the verify
@@ -48,9 +50,6 @@ for t in test_kernels_mm test_kernels; do
 	echo "$t: rc $? ($(grep -c '^\[       OK' "$OUT/$t.txt") ok, $(grep -c '^\[  SKIPPED' "$OUT/$t.txt") skipped lines)"
 done
 grep -A2 "RUN.*test_products_\(best\|amx\)" "$OUT/test_kernels_mm.txt"
-LLMCAP_NO_AMX=1 "$B/tests/test_kernels_mm" >"$OUT/test_kernels_mm-no-amx.txt" 2>&1
-echo "test_kernels_mm with LLMCAP_NO_AMX=1: rc $?"
-grep -A1 "RUN.*test_products_amx" "$OUT/test_kernels_mm-no-amx.txt"
 LLMCAP_KERN_BENCH=1 "$B/tests/test_kernels_mm" >"$OUT/bench.txt" 2>&1
 grep "matmul\|matvec" "$OUT/bench.txt"
 : >"$OUT/summary.txt"
@@ -61,13 +60,10 @@ for q in $TYPES; do
 	for th in 1 "$J"; do
 		for mode in vnni amx; do
 			v="$OUT/verify-$q-$th-$mode.json"
-			if [ "$mode" = vnni ]; then
-				LLMCAP_NO_AMX=1 "$B/llmcap" verify --gguf "$f" --prompt "$PROMPT" --gen 8 --runs "$RUNS" \
-					--threads "$th" --json >"$v" 2>"$v.err"
-			else
-				"$B/llmcap" verify --gguf "$f" --prompt "$PROMPT" --gen 8 --runs "$RUNS" \
-					--threads "$th" --json >"$v" 2>"$v.err"
-			fi
+			amx=0
+			[ "$mode" = amx ] && amx=1
+			LLMCAP_AMX=$amx "$B/llmcap" verify --gguf "$f" --prompt "$PROMPT" --gen 8 --runs "$RUNS" \
+				--threads "$th" --json >"$v" 2>"$v.err"
 			python3 - "$v" "$q" "$th" "$mode" >>"$OUT/summary.txt" <<'EOF'
 import json, sys
 p, q, th, mode = sys.argv[1:]
