@@ -27,6 +27,7 @@ struct calib_type {
 	double matvec_gbps, bw_frac, mm_frac;
 	double matvec_narrow_gbps;   /* 1024 columns */
 	double mm_frac_1b;           /* prefill share measured at width 2048 */
+	double bw_range[2], mm_range[2]; /* lowest and highest over the rounds */
 };
 
 struct calib {
@@ -45,6 +46,8 @@ struct calib {
 	double attn_s, attn_pp_s;
 	int attn_prompt[2];
 	double attn_tg[2], attn_pp[2];
+	int rounds;                  /* passes of measurements; each factor their median */
+	double layer_range[2], attn_range[2], read_range[2];
 	int n_res;
 	char res_what[8][64];
 	double res_decode[8], res_prefill[8];
@@ -62,6 +65,8 @@ static char *calib_json(const struct calib *c)
 	cJSON_AddNumberToObject(o, "created_unix", (double)c->created);
 	cJSON_AddNumberToObject(o, "threads", c->threads);
 	cJSON_AddNumberToObject(o, "probe_read_gbps", c->read_gbps);
+	if (c->rounds > 0)
+		cJSON_AddNumberToObject(o, "rounds", c->rounds);
 	cJSON *ts = cJSON_AddArrayToObject(o, "types");
 	for (int i = 0; i < c->n; i++) {
 		cJSON *x = cJSON_CreateObject();
@@ -70,6 +75,15 @@ static char *calib_json(const struct calib *c)
 		cJSON_AddNumberToObject(x, "matvec_gbps", c->t[i].matvec_gbps);
 		cJSON_AddNumberToObject(x, "decode_bandwidth_fraction", c->t[i].bw_frac);
 		cJSON_AddNumberToObject(x, "prefill_compute_fraction", c->t[i].mm_frac);
+		if (c->rounds > 1) {
+			const double *rr[2] = {c->t[i].bw_range, c->t[i].mm_range};
+			const char *rn[2] = {"decode_bandwidth_fraction_range", "prefill_compute_fraction_range"};
+			for (int k = 0; k < 2; k++) {
+				cJSON *a = cJSON_AddArrayToObject(x, rn[k]);
+				cJSON_AddItemToArray(a, cJSON_CreateNumber(rr[k][0]));
+				cJSON_AddItemToArray(a, cJSON_CreateNumber(rr[k][1]));
+			}
+		}
 		cJSON_AddNumberToObject(x, "matvec_gbps_1024_wide", c->t[i].matvec_narrow_gbps);
 		cJSON_AddItemToArray(ts, x);
 	}
@@ -411,10 +425,231 @@ static int solve2(double a1, double b1, double c1, double a2, double b2, double 
 	return 0;
 }
 
+/* One pass of measurements and the factors fitted from them into c (its
+ * fingerprint, time and threads already set): the read bandwidth now,
+ * each type's matrix-vector products and 1B-shape run, attention at two
+ * prompts, the SmolLM2-shape fixed costs. 0, or -1 (said on stderr). */
+static int calib_pass(struct hw_spec *h, struct calib *c, struct sim_pred *p, struct sim_weights *w,
+		      struct kern_pool *pool, const struct kern_table *kt, const struct mdb_model *fit_m,
+		      const struct mdb_model *smol_m, int show)
+{
+	char err[1024] = "";
+	const int nth = kern_pool_threads(pool);
+	c->read_gbps = h->host.memory_bandwidth_gbps;
+	/* the shares of bandwidth are of the read bandwidth measured now, with
+	 * these threads (a shared machine's memory moves between runs) */
+	double bw_now;
+	if (cli_read_bw_now(pool, &bw_now, err, sizeof err) == 0)
+		c->read_gbps = h->host.memory_bandwidth_gbps = bw_now;
+	else
+		fprintf(stderr, "\nllmcap calibrate: %s; using the cached profile's %.1f GB/s\n", err, c->read_gbps);
+	/* the matrix-vector products stream 4x the last-level cache, as the
+	 * probe's arrays do (a 300 MB L3 held a 256 MB set: 130% of the read
+	 * bandwidth), at least 256 MB, at most a quarter of the memory free */
+	double stream_bytes = fmax(256.0 * (1 << 20), 4.0 * (double)llc_bytes());
+	if (h->host.memory_available_gb > 0)
+		stream_bytes = fmin(stream_bytes, h->host.memory_available_gb * 1e9 / 4);
+	static const int types[] = {QT_Q4_0, QT_Q4_1, QT_Q5_0, QT_Q8_0, QT_Q4_K, QT_Q5_K, QT_Q6_K, QT_F16};
+	int nt = (int)(sizeof types / sizeof types[0]);
+	double k0s[MAX_T];
+	for (int i = 0; i < nt; i++) {
+		struct calib_type *ct = &c->t[c->n];
+		const struct mdb_qtraits *q = mdb_qtype(types[i]);
+		if (show)
+			fprintf(stderr, "\rcalibrating %-5s (%d of %d)...                          ", q->name, i + 1, nt);
+		/* 1. decode: matrix-vector products streaming far beyond the caches,
+		 * 4096 and 1024 columns wide (narrow rows stream at less of the
+		 * bandwidth), over the read bandwidth measured around them */
+		struct kern_bench b, bn;
+		size_t one = kern_row_bytes(types[i], 4096) * 4096;
+		int n_mats = (int)(stream_bytes / one) + 1;
+		/* three rounds, each between two reads of the bandwidth; the median
+		 * of the rounds' shares (a shared machine's memory moves within
+		 * seconds) */
+		double sh[3], shn[3], gw[3], gn[3];
+		for (int k = 0; k < 3; k++) {
+			double rb0 = read_now(pool, c->read_gbps);
+			if (kern_bench_matvec(kt, pool, types[i], 4096, 4096, n_mats, 8, 5, &b, err, sizeof err) != 0 ||
+			    kern_bench_matvec(kt, pool, types[i], 16384, 1024, n_mats, 8, 5, &bn, err, sizeof err) != 0) {
+				fprintf(stderr, "\nllmcap calibrate: %s\n", err);
+				return -1;
+			}
+			double rb = (rb0 + read_now(pool, c->read_gbps)) / 2;
+			gw[k] = b.median_gbps, gn[k] = bn.median_gbps;
+			sh[k] = gw[k] / rb, shn[k] = gn[k] / rb;
+		}
+		qsort(sh, 3, sizeof *sh, cmp_d);
+		qsort(shn, 3, sizeof *shn, cmp_d);
+		qsort(gw, 3, sizeof *gw, cmp_d);
+		qsort(gn, 3, sizeof *gn, cmp_d);
+		ct->type = types[i];
+		ct->matvec_gbps = gw[1];
+		ct->matvec_narrow_gbps = gn[1];
+		k0s[c->n] = width_k0(shn[1], 1024, sh[1], 4096);
+		ct->bw_frac = sh[1]; /* at 4096 wide until the width term is known */
+		/* 2. prefill share on a small model end to end (Llama-3.2-1B's shape,
+		 * 4 layers, prompt 128); for the first type (Q4_0) also at a prompt
+		 * of P2 (4096, the top of the range verify is held to): the cost of
+		 * attention per context position, decode and prefill */
+		struct sim_eff e;
+		fit_eff(&e, ct->bw_frac, 0, nth);
+		struct run r;
+		struct mdb_model rm;
+		struct lin lc;
+		if (run_synth(fit_m, types[i], 4, pool, kt, 128, 32, &r, c->read_gbps, &rm, w, err, sizeof err) != 0) {
+			fprintf(stderr, "\nllmcap calibrate: %s\n", err);
+			return -1;
+		}
+		h->host.memory_bandwidth_gbps = r.read_gbps;
+		if (lin_coeffs(h, &rm, w, &e, 128, 32, p, &lc) != 0) {
+			fprintf(stderr, "\nllmcap calibrate: the simulator cannot predict the calibration runs\n");
+			return -1;
+		}
+		if (c->n == 0) {
+			const int P2 = 4096;
+			struct run r2;
+			struct lin l2;
+			c->attn_prompt[0] = 128, c->attn_prompt[1] = P2;
+			if (show)
+				fprintf(stderr, "\rcalibrating %-5s (%d of %d), attention at prompt %d...", q->name,
+					i + 1, nt, P2);
+			if (run_synth(fit_m, types[i], 4, pool, kt, P2, 32, &r2, c->read_gbps, &rm, w, err,
+				      sizeof err) != 0) {
+				fprintf(stderr, "\nllmcap calibrate: %s\n", err);
+				return -1;
+			}
+			h->host.memory_bandwidth_gbps = r2.read_gbps;
+			if (lin_coeffs(h, &rm, w, &e, P2, 32, p, &l2) != 0) {
+				fprintf(stderr, "\nllmcap calibrate: the simulator cannot predict the calibration runs\n");
+				return -1;
+			}
+			double L, a, k, pa;
+			if (solve2(lc.dL, lc.dA, 1.0 / r.tg - lc.B_d, l2.dL, l2.dA, 1.0 / r2.tg - l2.B_d, &L, &a) != 0 ||
+			    solve2(lc.dK, lc.dB, 128.0 / r.pp - lc.B_p, l2.dK, l2.dB, (double)P2 / r2.pp - l2.B_p, &k,
+				   &pa) != 0) {
+				fprintf(stderr, "\nllmcap calibrate: the runs at prompts 128 and %d do not separate "
+					"attention from the rest; rerun on a quieter machine\n", P2);
+				return -1;
+			}
+			/* noise can push a cost below zero: floor at a thousandth of what the
+			 * longer run's time would allow */
+			c->attn_s = fmax(a, 1e-3 * (1.0 / r2.tg) / l2.dA);
+			c->attn_pp_s = fmax(pa, 1e-3 * ((double)P2 / r2.pp) / l2.dB);
+			c->attn_tg[0] = r.tg, c->attn_pp[0] = r.pp;
+			c->attn_tg[1] = r2.tg, c->attn_pp[1] = r2.pp;
+		}
+		double kk = (128.0 / r.pp - lc.B_p - c->attn_pp_s * lc.dB) / lc.dK;
+		ct->mm_frac_1b = fmin(1.0, fmax(0.01, kk > 0 ? 1.0 / kk : 1.0));
+		c->n++;
+	}
+	/* the decode width term: the median over the types; each type's share
+	 * of bandwidth is then its share for infinitely wide rows */
+	double k0sorted[MAX_T];
+	memcpy(k0sorted, k0s, sizeof k0sorted);
+	qsort(k0sorted, (size_t)c->n, sizeof *k0sorted, cmp_d);
+	c->bw_k0 = k0sorted[c->n / 2];
+	for (int i = 0; i < c->n; i++)
+		c->t[i].bw_frac *= (4096 + c->bw_k0) / 4096.0;
+	/* 3. the fixed costs and the prefill width term: SmolLM2-135M's shape
+	 * (576 wide) in Q4_0 at 30 and at 4 layers, prompt 128. The 26 layers
+	 * between them cost the fixed cost per layer beyond their bytes; the
+	 * 4-layer run's remainder is the cost per token; its prefill share
+	 * against the 1B's (2048 wide) gives the prefill width term. */
+	{
+		if (show)
+			fprintf(stderr, "\rcalibrating fixed costs (smollm2-135m shape, 30 and 4 layers)...");
+		struct run r30, r4;
+		struct mdb_model m30, m4;
+		struct sim_weights *w4 = calloc(1, sizeof *w4);
+		if (!w4) {
+			fprintf(stderr, "\nllmcap calibrate: out of memory\n");
+			return -1;
+		}
+		int rrc = run_synth(smol_m, QT_Q4_0, smol_m->n_layer, pool, kt, 128, 32, &r30, c->read_gbps, &m30, w,
+				    err, sizeof err);
+		if (rrc == 0)
+			rrc = run_synth(smol_m, QT_Q4_0, 4, pool, kt, 128, 32, &r4, c->read_gbps, &m4, w4, err,
+					sizeof err);
+		if (rrc != 0) {
+			free(w4);
+			fprintf(stderr, "\nllmcap calibrate: %s\n", err);
+			return -1;
+		}
+		struct sim_eff e;
+		fit_eff(&e, c->t[0].bw_frac /* Q4_0 */, c->bw_k0, nth);
+		struct lin l30, l4;
+		h->host.memory_bandwidth_gbps = r30.read_gbps;
+		rrc = lin_coeffs(h, &m30, w, &e, 128, 32, p, &l30);
+		h->host.memory_bandwidth_gbps = r4.read_gbps;
+		if (rrc == 0)
+			rrc = lin_coeffs(h, &m4, w4, &e, 128, 32, p, &l4);
+		free(w4);
+		if (rrc != 0) {
+			fprintf(stderr, "\nllmcap calibrate: the simulator cannot predict the calibration runs\n");
+			return -1;
+		}
+		double rest30 = 1.0 / r30.tg - l30.B_d - c->attn_s * l30.dA;
+		double rest4 = 1.0 / r4.tg - l4.B_d - c->attn_s * l4.dA;
+		c->layer_s = fmax(0, (rest30 - rest4) / (l30.dL - l4.dL));
+		c->token_s = fmax(0, rest4 - c->layer_s * l4.dL);
+		double kk = (128.0 / r30.pp - l30.B_p - c->attn_pp_s * l30.dB) / l30.dK;
+		double mm576 = fmin(1.0, fmax(0.01, kk > 0 ? 1.0 / kk : 1.0));
+		c->mm_k0 = width_k0(mm576, smol_m->hidden, c->t[0].mm_frac_1b, fit_m->hidden);
+		for (int i = 0; i < c->n; i++)
+			c->t[i].mm_frac = fmin(1.0, c->t[i].mm_frac_1b * (fit_m->hidden + c->mm_k0) / fit_m->hidden);
+	}
+	return 0;
+}
+
+/* The median of n values (sorted in place), and their range. */
+static double median_of(double *v, int n, double range[2])
+{
+	qsort(v, (size_t)n, sizeof *v, cmp_d);
+	if (range)
+		range[0] = v[0], range[1] = v[n - 1];
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* c = each factor's median over the n passes (one shared or virtual
+ * machine's pass can be off by a third: a single run's factor is a
+ * sample), with the ranges of the main ones. */
+static void calib_median(struct calib *c, const struct calib *cs, int n)
+{
+	double v[64];
+#define MED(field, range) do { \
+		for (int r_ = 0; r_ < n; r_++) \
+			v[r_] = cs[r_].field; \
+		c->field = median_of(v, n, range); \
+	} while (0)
+	c->n = cs[0].n;
+	c->rounds = n;
+	MED(read_gbps, c->read_range);
+	for (int i = 0; i < c->n; i++) {
+		c->t[i].type = cs[0].t[i].type;
+		MED(t[i].matvec_gbps, NULL);
+		MED(t[i].matvec_narrow_gbps, NULL);
+		MED(t[i].bw_frac, c->t[i].bw_range);
+		MED(t[i].mm_frac, c->t[i].mm_range);
+		MED(t[i].mm_frac_1b, NULL);
+	}
+	MED(layer_s, c->layer_range);
+	MED(token_s, NULL);
+	MED(bw_k0, NULL);
+	MED(mm_k0, NULL);
+	MED(attn_s, c->attn_range);
+	MED(attn_pp_s, NULL);
+	for (int k = 0; k < 2; k++) {
+		c->attn_prompt[k] = cs[0].attn_prompt[k];
+		MED(attn_tg[k], NULL);
+		MED(attn_pp[k], NULL);
+	}
+#undef MED
+}
+
 static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 {
 	const char *engine = NULL, *device = NULL;
-	int json = 0, help = 0, threads = 0;
+	int json = 0, help = 0, threads = 0, rounds = -1;
 	struct cli_calib_llama lo = {0};
 	lo.reps = 3;
 	const struct cli_opt opts[] = {
@@ -428,6 +663,7 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 		{"out", CLI_STR, &lo.out, "FILE", "llama.cpp: also write the fitted profile (llmcap.engines/1)"},
 		{"device", CLI_STR, &device, "D", "cpu (default) or gpu: llmcap's CUDA kernels on the first NVIDIA GPU"},
 		{"threads", CLI_INT, &threads, "T", "threads (default: one per physical core)"},
+		{"rounds", CLI_INT, &rounds, "N", "llmcap: passes of every measurement, each factor their median (default 3)"},
 		{"json", CLI_FLAG, &json, NULL, "print the llmcap.calibration/1 object"},
 		{0},
 	};
@@ -442,6 +678,17 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 	}
 	if (device && strcmp(device, "cpu") != 0 && strcmp(device, "gpu") != 0) {
 		fprintf(stderr, "llmcap calibrate: --device %s: use cpu or gpu\n", device);
+		return CLI_USAGE;
+	}
+	if (rounds != -1 && (llama || (device && !strcmp(device, "gpu")))) {
+		fprintf(stderr, "llmcap calibrate: --rounds goes with --engine llmcap on the CPU (llama.cpp "
+			"has --reps)\n");
+		return CLI_USAGE;
+	}
+	if (rounds == -1)
+		rounds = 3;
+	if (rounds < 1 || rounds > 15) {
+		fprintf(stderr, "llmcap calibrate: --rounds must be 1 to 15\n");
 		return CLI_USAGE;
 	}
 	if (!llama && (lo.llama_bench || lo.full || lo.quick || lo.from || lo.save_runs || lo.out)) {
@@ -513,172 +760,23 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 	snprintf(c->fingerprint, sizeof c->fingerprint, "%s", h->fingerprint);
 	c->created = (int64_t)time(NULL);
 	c->threads = nth;
-	c->read_gbps = h->host.memory_bandwidth_gbps;
-	/* the shares of bandwidth are of the read bandwidth measured now, with
-	 * these threads (a shared machine's memory moves between runs) */
-	if (!json && isatty(2))
-		fprintf(stderr, "measuring the memory read bandwidth...");
-	double bw_now;
-	if (cli_read_bw_now(pool, &bw_now, err, sizeof err) == 0)
-		c->read_gbps = h->host.memory_bandwidth_gbps = bw_now;
-	else
-		fprintf(stderr, "\nllmcap calibrate: %s; using the cached profile's %.1f GB/s\n", err, c->read_gbps);
-	/* the matrix-vector products stream 4x the last-level cache, as the
-	 * probe's arrays do (a 300 MB L3 held a 256 MB set: 130% of the read
-	 * bandwidth), at least 256 MB, at most a quarter of the memory free */
-	double stream_bytes = fmax(256.0 * (1 << 20), 4.0 * (double)llc_bytes());
-	if (h->host.memory_available_gb > 0)
-		stream_bytes = fmin(stream_bytes, h->host.memory_available_gb * 1e9 / 4);
-	static const int types[] = {QT_Q4_0, QT_Q4_1, QT_Q5_0, QT_Q8_0, QT_Q4_K, QT_Q5_K, QT_Q6_K, QT_F16};
-	int nt = (int)(sizeof types / sizeof types[0]);
 	int show = !json && isatty(2);
-	double k0s[MAX_T];
-	for (int i = 0; i < nt; i++) {
-		struct calib_type *ct = &c->t[c->n];
-		const struct mdb_qtraits *q = mdb_qtype(types[i]);
-		if (show)
-			fprintf(stderr, "\rcalibrating %-5s (%d of %d)...                          ", q->name, i + 1, nt);
-		/* 1. decode: matrix-vector products streaming far beyond the caches,
-		 * 4096 and 1024 columns wide (narrow rows stream at less of the
-		 * bandwidth), over the read bandwidth measured around them */
-		struct kern_bench b, bn;
-		size_t one = kern_row_bytes(types[i], 4096) * 4096;
-		int n_mats = (int)(stream_bytes / one) + 1;
-		/* three rounds, each between two reads of the bandwidth; the median
-		 * of the rounds' shares (a shared machine's memory moves within
-		 * seconds) */
-		double sh[3], shn[3], gw[3], gn[3];
-		for (int k = 0; k < 3; k++) {
-			double rb0 = read_now(pool, c->read_gbps);
-			if (kern_bench_matvec(&kt, pool, types[i], 4096, 4096, n_mats, 8, 5, &b, err, sizeof err) != 0 ||
-			    kern_bench_matvec(&kt, pool, types[i], 16384, 1024, n_mats, 8, 5, &bn, err, sizeof err) != 0) {
-				fprintf(stderr, "\nllmcap calibrate: %s\n", err);
-				goto out;
-			}
-			double rb = (rb0 + read_now(pool, c->read_gbps)) / 2;
-			gw[k] = b.median_gbps, gn[k] = bn.median_gbps;
-			sh[k] = gw[k] / rb, shn[k] = gn[k] / rb;
-		}
-		qsort(sh, 3, sizeof *sh, cmp_d);
-		qsort(shn, 3, sizeof *shn, cmp_d);
-		qsort(gw, 3, sizeof *gw, cmp_d);
-		qsort(gn, 3, sizeof *gn, cmp_d);
-		ct->type = types[i];
-		ct->matvec_gbps = gw[1];
-		ct->matvec_narrow_gbps = gn[1];
-		k0s[c->n] = width_k0(shn[1], 1024, sh[1], 4096);
-		ct->bw_frac = sh[1]; /* at 4096 wide until the width term is known */
-		/* 2. prefill share on a small model end to end (Llama-3.2-1B's shape,
-		 * 4 layers, prompt 128); for the first type (Q4_0) also at a prompt
-		 * of P2 (4096, the top of the range verify is held to): the cost of
-		 * attention per context position, decode and prefill */
-		struct sim_eff e;
-		fit_eff(&e, ct->bw_frac, 0, nth);
-		struct run r;
-		struct mdb_model rm;
-		struct lin lc;
-		if (run_synth(fit_m, types[i], 4, pool, &kt, 128, 32, &r, c->read_gbps, &rm, w, err, sizeof err) != 0) {
-			fprintf(stderr, "\nllmcap calibrate: %s\n", err);
-			goto out;
-		}
-		h->host.memory_bandwidth_gbps = r.read_gbps;
-		if (lin_coeffs(h, &rm, w, &e, 128, 32, p, &lc) != 0) {
-			fprintf(stderr, "\nllmcap calibrate: the simulator cannot predict the calibration runs\n");
-			goto out;
-		}
-		if (c->n == 0) {
-			const int P2 = 4096;
-			struct run r2;
-			struct lin l2;
-			c->attn_prompt[0] = 128, c->attn_prompt[1] = P2;
-			if (show)
-				fprintf(stderr, "\rcalibrating %-5s (%d of %d), attention at prompt %d...", q->name,
-					i + 1, nt, P2);
-			if (run_synth(fit_m, types[i], 4, pool, &kt, P2, 32, &r2, c->read_gbps, &rm, w, err,
-				      sizeof err) != 0) {
-				fprintf(stderr, "\nllmcap calibrate: %s\n", err);
-				goto out;
-			}
-			h->host.memory_bandwidth_gbps = r2.read_gbps;
-			if (lin_coeffs(h, &rm, w, &e, P2, 32, p, &l2) != 0) {
-				fprintf(stderr, "\nllmcap calibrate: the simulator cannot predict the calibration runs\n");
-				goto out;
-			}
-			double L, a, k, pa;
-			if (solve2(lc.dL, lc.dA, 1.0 / r.tg - lc.B_d, l2.dL, l2.dA, 1.0 / r2.tg - l2.B_d, &L, &a) != 0 ||
-			    solve2(lc.dK, lc.dB, 128.0 / r.pp - lc.B_p, l2.dK, l2.dB, (double)P2 / r2.pp - l2.B_p, &k,
-				   &pa) != 0) {
-				fprintf(stderr, "\nllmcap calibrate: the runs at prompts 128 and %d do not separate "
-					"attention from the rest; rerun on a quieter machine\n", P2);
-				goto out;
-			}
-			/* noise can push a cost below zero: floor at a thousandth of what the
-			 * longer run's time would allow */
-			c->attn_s = fmax(a, 1e-3 * (1.0 / r2.tg) / l2.dA);
-			c->attn_pp_s = fmax(pa, 1e-3 * ((double)P2 / r2.pp) / l2.dB);
-			c->attn_tg[0] = r.tg, c->attn_pp[0] = r.pp;
-			c->attn_tg[1] = r2.tg, c->attn_pp[1] = r2.pp;
-		}
-		double kk = (128.0 / r.pp - lc.B_p - c->attn_pp_s * lc.dB) / lc.dK;
-		ct->mm_frac_1b = fmin(1.0, fmax(0.01, kk > 0 ? 1.0 / kk : 1.0));
-		c->n++;
+	struct calib *cs = calloc((size_t)rounds, sizeof *cs);
+	if (!cs) {
+		fprintf(stderr, "llmcap calibrate: out of memory\n");
+		goto out;
 	}
-	/* the decode width term: the median over the types; each type's share
-	 * of bandwidth is then its share for infinitely wide rows */
-	double k0sorted[MAX_T];
-	memcpy(k0sorted, k0s, sizeof k0sorted);
-	qsort(k0sorted, (size_t)c->n, sizeof *k0sorted, cmp_d);
-	c->bw_k0 = k0sorted[c->n / 2];
-	for (int i = 0; i < c->n; i++)
-		c->t[i].bw_frac *= (4096 + c->bw_k0) / 4096.0;
-	/* 3. the fixed costs and the prefill width term: SmolLM2-135M's shape
-	 * (576 wide) in Q4_0 at 30 and at 4 layers, prompt 128. The 26 layers
-	 * between them cost the fixed cost per layer beyond their bytes; the
-	 * 4-layer run's remainder is the cost per token; its prefill share
-	 * against the 1B's (2048 wide) gives the prefill width term. */
-	{
-		if (show)
-			fprintf(stderr, "\rcalibrating fixed costs (smollm2-135m shape, 30 and 4 layers)...");
-		struct run r30, r4;
-		struct mdb_model m30, m4;
-		struct sim_weights *w4 = calloc(1, sizeof *w4);
-		if (!w4) {
-			fprintf(stderr, "\nllmcap calibrate: out of memory\n");
+	for (int r = 0; r < rounds; r++) {
+		cs[r] = *c;
+		if (show && rounds > 1)
+			fprintf(stderr, "\rround %d of %d\n", r + 1, rounds);
+		if (calib_pass(h, &cs[r], p, w, pool, &kt, fit_m, smol_m, show) != 0) {
+			free(cs);
 			goto out;
 		}
-		int rrc = run_synth(smol_m, QT_Q4_0, smol_m->n_layer, pool, &kt, 128, 32, &r30, c->read_gbps, &m30, w,
-				    err, sizeof err);
-		if (rrc == 0)
-			rrc = run_synth(smol_m, QT_Q4_0, 4, pool, &kt, 128, 32, &r4, c->read_gbps, &m4, w4, err,
-					sizeof err);
-		if (rrc != 0) {
-			free(w4);
-			fprintf(stderr, "\nllmcap calibrate: %s\n", err);
-			goto out;
-		}
-		struct sim_eff e;
-		fit_eff(&e, c->t[0].bw_frac /* Q4_0 */, c->bw_k0, nth);
-		struct lin l30, l4;
-		h->host.memory_bandwidth_gbps = r30.read_gbps;
-		rrc = lin_coeffs(h, &m30, w, &e, 128, 32, p, &l30);
-		h->host.memory_bandwidth_gbps = r4.read_gbps;
-		if (rrc == 0)
-			rrc = lin_coeffs(h, &m4, w4, &e, 128, 32, p, &l4);
-		free(w4);
-		if (rrc != 0) {
-			fprintf(stderr, "\nllmcap calibrate: the simulator cannot predict the calibration runs\n");
-			goto out;
-		}
-		double rest30 = 1.0 / r30.tg - l30.B_d - c->attn_s * l30.dA;
-		double rest4 = 1.0 / r4.tg - l4.B_d - c->attn_s * l4.dA;
-		c->layer_s = fmax(0, (rest30 - rest4) / (l30.dL - l4.dL));
-		c->token_s = fmax(0, rest4 - c->layer_s * l4.dL);
-		double kk = (128.0 / r30.pp - l30.B_p - c->attn_pp_s * l30.dB) / l30.dK;
-		double mm576 = fmin(1.0, fmax(0.01, kk > 0 ? 1.0 / kk : 1.0));
-		c->mm_k0 = width_k0(mm576, smol_m->hidden, c->t[0].mm_frac_1b, fit_m->hidden);
-		for (int i = 0; i < c->n; i++)
-			c->t[i].mm_frac = fmin(1.0, c->t[i].mm_frac_1b * (fit_m->hidden + c->mm_k0) / fit_m->hidden);
 	}
+	calib_median(c, cs, rounds);
+	free(cs);
 	/* 4. check on a model the fit did not see: Llama-3.1-8B's shape, its
 	 * first 2 layers, Q4_0 and Q8_0 */
 	static const int chk[] = {QT_Q4_0, QT_Q8_0};
@@ -725,20 +823,30 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 		printf("%s\n", text);
 	} else {
 		printf("Calibration of llmcap's kernels on %s, %d threads (measured)\n", h->name, nth);
-		printf("  memory read bandwidth %.1f GB/s (measured just before); written to %s\n\n", c->read_gbps, path);
-		printf("  %-6s %12s %12s %14s %16s\n", "type", "matvec GB/s", "1024 wide", "of read bw", "prefill of peak");
-		for (int i = 0; i < c->n; i++)
-			printf("  %-6s %12.1f %12.1f %13.0f%% %15.0f%%\n", mdb_qtype(c->t[i].type)->name,
-			       c->t[i].matvec_gbps, c->t[i].matvec_narrow_gbps, 100 * c->t[i].bw_frac,
-			       100 * c->t[i].mm_frac);
+		if (c->rounds > 1)
+			printf("  %d rounds of every measurement; each factor is their median, (lowest - highest) beside it\n",
+			       c->rounds);
+		printf("  memory read bandwidth %.1f GB/s (%.1f - %.1f, measured before each round); written to %s\n\n",
+		       c->read_gbps, c->read_range[0], c->read_range[1], path);
+		printf("  %-6s %12s %12s   %-21s %-21s\n", "type", "matvec GB/s", "1024 wide", "of read bw", "prefill of peak");
+		for (int i = 0; i < c->n; i++) {
+			char bw[40], mm[40];
+			snprintf(bw, sizeof bw, "%.0f%% (%.0f - %.0f)", 100 * c->t[i].bw_frac, 100 * c->t[i].bw_range[0],
+				 100 * c->t[i].bw_range[1]);
+			snprintf(mm, sizeof mm, "%.0f%% (%.0f - %.0f)", 100 * c->t[i].mm_frac, 100 * c->t[i].mm_range[0],
+				 100 * c->t[i].mm_range[1]);
+			printf("  %-6s %12.1f %12.1f   %-21s %-21s\n", mdb_qtype(c->t[i].type)->name, c->t[i].matvec_gbps,
+			       c->t[i].matvec_narrow_gbps, bw, mm);
+		}
 		printf("\n  (shares for wide rows: a model of hidden size h streams at the share x h / (h + %.0f)\n"
 		       "   and reaches the prefill share x h / (h + %.0f))\n", c->bw_k0, c->mm_k0);
-		printf("  fixed costs (smollm2-135m shape, 30 and 4 layers): %.1f us per layer, %.0f us per token\n",
-		       c->layer_s * 1e6, c->token_s * 1e6);
+		printf("  fixed costs (smollm2-135m shape, 30 and 4 layers): %.1f us per layer (%.1f - %.1f), %.0f us per "
+		       "token\n", c->layer_s * 1e6, c->layer_range[0] * 1e6, c->layer_range[1] * 1e6, c->token_s * 1e6);
 		printf("  attention per query head and context position (head size %d; Q4_0 at prompts %d and %d:\n"
-		       "    decode %.1f / %.1f, prefill %.0f / %.0f tokens/s): decode %.2f ns, prefill %.2f ns\n",
+		       "    decode %.1f / %.1f, prefill %.0f / %.0f tokens/s): decode %.2f ns (%.2f - %.2f), prefill %.2f ns\n",
 		       fit_m->head_dim, c->attn_prompt[0], c->attn_prompt[1], c->attn_tg[0], c->attn_tg[1],
 		       c->attn_pp[0], c->attn_pp[1], c->attn_s * 4.0 * fit_m->head_dim * 1e9,
+		       c->attn_range[0] * 4.0 * fit_m->head_dim * 1e9, c->attn_range[1] * 4.0 * fit_m->head_dim * 1e9,
 		       c->attn_pp_s * 4.0 * fit_m->head_dim * 1e9);
 		printf("  check on models the fit did not see (prediction error):\n");
 		for (int i = 0; i < c->n_res; i++)
@@ -762,7 +870,7 @@ out:
 
 const struct cli_cmd cmd_calibrate = {
 	"calibrate", "Measure an engine (llmcap's kernels, or llama.cpp) on this machine",
-	"calibrate [--engine llmcap|llama.cpp] [--device cpu|gpu] [--threads T] [--json]\n"
+	"calibrate [--engine llmcap|llama.cpp] [--device cpu|gpu] [--threads T] [--rounds N] [--json]\n"
 	"       calibrate --engine llama.cpp [--llama-bench PATH] [--quick|--full] [--reps R]\n"
 	"                 [--save-runs FILE] [--out FILE] | --from RECORD",
 	"Times llmcap's kernels on this machine: matrix-vector products of every tensor\n"
@@ -775,7 +883,10 @@ const struct cli_cmd cmd_calibrate = {
 	"narrow model reaches less of the peak). The factors are checked on a model the\n"
 	"fit did not see (Llama-3.1-8B's shape, first 2 layers), and those\n"
 	"residuals give the error band. Written to $XDG_CACHE_HOME/llmcap/calibration.json;\n"
-	"plan --hw this --engine llmcap and verify use it. About two minutes.\n\n"
+	"plan --hw this --engine llmcap and verify use it. --rounds N (default 3) repeats\n"
+	"every measurement N times and keeps each factor's median, printing the range\n"
+	"(one pass on a shared or virtual machine can be off by a third). About two\n"
+	"minutes a round.\n\n"
 	"--device gpu measures llmcap's CUDA kernels on the first NVIDIA GPU instead:\n"
 	"matrix-vector products of every type against the GPU's measured bandwidth, the\n"
 	"fixed costs per layer and per token of a decode step and the share of the FP16\n"

@@ -95,6 +95,15 @@ static void calibrate_without_llama_bench(void **state)
 	r = tu_llmcap(e->prefix, "calibrate --full");
 	assert_int_equal(r.status, 2);
 	tu_run_free(&r);
+	/* --rounds: llmcap's CPU calibration only, 1 to 15 */
+	const char *bad[] = {"calibrate --rounds 0", "calibrate --rounds 16", "calibrate --rounds x",
+			     "calibrate --engine llama.cpp --rounds 2", "calibrate --device gpu --rounds 2"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		r = tu_llmcap(e->prefix, bad[i]);
+		assert_int_equal(r.status, 2);
+		assert_non_null(strstr(r.err, "--rounds"));
+		tu_run_free(&r);
+	}
 }
 
 static void calibrate_end_to_end(void **state)
