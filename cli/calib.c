@@ -34,7 +34,8 @@ struct calib {
 	char fingerprint[24];
 	int64_t created;
 	int threads;
-	double read_gbps;
+	double read_gbps;            /* the reference read bandwidth: the shares of it
+				      * decode reaches are of this figure (see calib_pass) */
 	int n;
 	struct calib_type t[MAX_T];
 	double layer_s, token_s, band;
@@ -142,6 +143,9 @@ static int calib_load(struct calib *c)
 		snprintf(c->fingerprint, sizeof c->fingerprint, "%s", fp->valuestring);
 		c->created = (int64_t)jget(o, "created_unix");
 		c->threads = (int)jget(o, "threads");
+		c->read_gbps = jget(o, "probe_read_gbps");
+		if (!(c->read_gbps > 0 && c->read_gbps < 1e5))
+			c->read_gbps = 0; /* then the shares apply to the figure given */
 		c->layer_s = jget(o, "layer_s");
 		c->token_s = jget(o, "token_s");
 		c->band = jget(o, "error_band");
@@ -163,7 +167,7 @@ static int calib_load(struct calib *c)
 			const cJSON *tn = cJSON_GetObjectItemCaseSensitive(x, "type");
 			const struct mdb_qtraits *q = cJSON_IsString(tn) ? mdb_qtype_by_name(tn->valuestring) : NULL;
 			double bw = jget(x, "decode_bandwidth_fraction"), mm = jget(x, "prefill_compute_fraction");
-			if (!q || !(bw > 0 && bw < 2) || !(mm > 0 && mm <= 1))
+			if (!q || !(bw > 0 && bw < 4) || !(mm > 0 && mm <= 1))
 				continue;
 			c->t[c->n].type = q->id;
 			c->t[c->n].bw_frac = bw;
@@ -177,7 +181,11 @@ static int calib_load(struct calib *c)
 	return ok ? 0 : -1;
 }
 
-static void apply(const struct calib *c, const struct sim_weights *w, struct sim_eff *e)
+/* The factors for w's main type into e. The simulator multiplies the
+ * share of bandwidth by the figure it is given (h_gbps: the cached
+ * profile's for plan, the one verify measures now): rescaled so that the
+ * product is the rate calibrate measured, whatever that figure is. */
+static void apply(const struct calib *c, const struct sim_weights *w, double h_gbps, struct sim_eff *e)
 {
 	int k = -1;
 	for (int i = 0; i < c->n; i++)
@@ -191,7 +199,8 @@ static void apply(const struct calib *c, const struct sim_weights *w, struct sim
 		for (int i = 0; i < c->n; i++)
 			bw += c->t[i].bw_frac / c->n, mm += c->t[i].mm_frac / c->n;
 	}
-	e->host_bw = bw;
+	const double gbps = bw * c->read_gbps; /* decode's rate as measured */
+	e->host_bw = h_gbps > 0 && c->read_gbps > 0 ? gbps / h_gbps : bw;
 	e->host_mm = mm;
 	e->host_vec = 1.0; /* the matrix-vector benchmark already holds decode's compute limits */
 	e->layer_host_s = c->layer_s;
@@ -213,10 +222,16 @@ static void apply(const struct calib *c, const struct sim_weights *w, struct sim
 	if (gmtime_r(&t, &tmv))
 		strftime(when, sizeof when, "%Y-%m-%d", &tmv);
 	const struct mdb_qtraits *q = mdb_qtype(w->main_type);
+	char dec[128];
+	if (c->read_gbps > 0)
+		snprintf(dec, sizeof dec, "streams %.1f GB/s (%.0f%% of the %.1f GB/s read bandwidth it measured)",
+			 gbps, 100 * bw, c->read_gbps);
+	else
+		snprintf(dec, sizeof dec, "reaches %.0f%% of the probe's read bandwidth", 100 * bw);
 	snprintf(e->source, sizeof e->source,
-		 "measured: llmcap calibrate on this machine %s, %d threads: %s decode reaches %.0f%% of the "
-		 "probe's read bandwidth, prefill %.0f%% of the compute peak, %.0f us per layer per step%s",
-		 when, c->threads, k >= 0 && q ? q->name : "all types (mean)", 100 * bw, 100 * mm,
+		 "measured: llmcap calibrate on this machine %s, %d threads: %s decode %s, prefill %.0f%% of the "
+		 "compute peak, %.0f us per layer per step%s",
+		 when, c->threads, k >= 0 && q ? q->name : "all types (mean)", dec, 100 * mm,
 		 c->layer_s * 1e6, c->attn_s > 0 ? ", attention timed at two context lengths" :
 		 " (attention not timed: calibrated by an older llmcap; rerun llmcap calibrate)");
 }
@@ -231,7 +246,7 @@ static int cpu_calibration_apply(const struct hw_spec *h, const struct sim_weigh
 		return -1;
 	if (threads > 0 && c.threads > 0 && threads != c.threads)
 		return -1; /* calibrated for another thread count */
-	apply(&c, w, e);
+	apply(&c, w, h->host.memory_bandwidth_gbps, e);
 	return 0;
 }
 
@@ -247,17 +262,8 @@ int cli_calibration_apply(const struct hw_spec *h, const struct sim_weights *w, 
 /* ---- measuring -------------------------------------------------------------- */
 struct run {
 	double pp, tg;    /* tokens/s, median of runs */
-	double read_gbps; /* memory read bandwidth, mean of just before and just after */
+	double read_gbps; /* the pass's reference bandwidth it was given */
 };
-
-/* The read bandwidth now with the pool's threads, or fallback when it
- * cannot be measured. */
-static double read_now(struct kern_pool *pool, double fallback)
-{
-	double g;
-	char err[256];
-	return cli_read_bw_now(pool, &g, err, sizeof err) == 0 ? g : fallback;
-}
 
 /* This machine's last-level cache, all instances (0 when unknown). */
 static uint64_t llc_bytes(void)
@@ -275,14 +281,22 @@ static int cmp_d(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The median of n values (sorted in place), and their range. */
+static double median_of(double *v, int n, double range[2])
+{
+	qsort(v, (size_t)n, sizeof *v, cmp_d);
+	if (range)
+		range[0] = v[0], range[1] = v[n - 1];
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 /* A synthetic model of m's shape (n_layer layers, type) run end to end:
  * prompt tokens prefill, gen tokens decode, median of 3 after a warm-up.
- * Also returns its weights description for the simulator, and the memory
- * read bandwidth around the timing (fallback_gbps when it cannot be
- * measured). */
+ * Also returns its weights description for the simulator; out->read_gbps
+ * is ref_gbps, the pass's reference bandwidth the simulator is given. */
 static int run_synth(const struct mdb_model *m, int type, int n_layer, struct kern_pool *pool,
 		     const struct kern_table *kt, int prompt, int gen, struct run *out,
-		     double fallback_gbps, struct mdb_model *run_m, struct sim_weights *w, char *err,
+		     double ref_gbps, struct mdb_model *run_m, struct sim_weights *w, char *err,
 		     size_t errlen)
 {
 	char dir[256], path[300];
@@ -315,9 +329,8 @@ static int run_synth(const struct mdb_model *m, int type, int n_layer, struct ke
 		return -1;
 	}
 	double pp[3], tg[3];
-	double r0 = read_now(pool, fallback_gbps);
 	rc = kern_model_time(km, pool, prompt, gen, 3, pp, tg, err, errlen);
-	out->read_gbps = (r0 + read_now(pool, fallback_gbps)) / 2;
+	out->read_gbps = ref_gbps;
 	kern_model_close(km);
 	if (rc != 0)
 		return -1;
@@ -435,14 +448,24 @@ static int calib_pass(struct hw_spec *h, struct calib *c, struct sim_pred *p, st
 {
 	char err[1024] = "";
 	const int nth = kern_pool_threads(pool);
-	c->read_gbps = h->host.memory_bandwidth_gbps;
-	/* the shares of bandwidth are of the read bandwidth measured now, with
-	 * these threads (a shared machine's memory moves between runs) */
-	double bw_now;
-	if (cli_read_bw_now(pool, &bw_now, err, sizeof err) == 0)
-		c->read_gbps = h->host.memory_bandwidth_gbps = bw_now;
-	else
+	/* the pass's reference: the median of five reads of the bandwidth now,
+	 * with these threads. The shares are of it, and it is the figure the
+	 * simulator is given for every run of the pass. (Decode on the 2-core
+	 * VM does not follow single reads, whose best pass moves between 45
+	 * and 88 GB/s within minutes; a share of one read made the prediction
+	 * move with it.) */
+	double rd[5];
+	int nrd = 0;
+	for (int k = 0; k < 5; k++)
+		if (cli_read_bw_now(pool, &rd[nrd], err, sizeof err) == 0)
+			nrd++;
+	if (nrd > 0) {
+		c->read_gbps = median_of(rd, nrd, NULL);
+	} else {
+		c->read_gbps = h->host.memory_bandwidth_gbps;
 		fprintf(stderr, "\nllmcap calibrate: %s; using the cached profile's %.1f GB/s\n", err, c->read_gbps);
+	}
+	h->host.memory_bandwidth_gbps = c->read_gbps;
 	/* the matrix-vector products stream 4x the last-level cache, as the
 	 * probe's arrays do (a 300 MB L3 held a 256 MB set: 130% of the read
 	 * bandwidth), at least 256 MB, at most a quarter of the memory free */
@@ -459,34 +482,26 @@ static int calib_pass(struct hw_spec *h, struct calib *c, struct sim_pred *p, st
 			fprintf(stderr, "\rcalibrating %-5s (%d of %d)...                          ", q->name, i + 1, nt);
 		/* 1. decode: matrix-vector products streaming far beyond the caches,
 		 * 4096 and 1024 columns wide (narrow rows stream at less of the
-		 * bandwidth), over the read bandwidth measured around them */
+		 * bandwidth), over the pass's reference bandwidth */
 		struct kern_bench b, bn;
 		size_t one = kern_row_bytes(types[i], 4096) * 4096;
 		int n_mats = (int)(stream_bytes / one) + 1;
-		/* three rounds, each between two reads of the bandwidth; the median
-		 * of the rounds' shares (a shared machine's memory moves within
-		 * seconds) */
-		double sh[3], shn[3], gw[3], gn[3];
+		/* three rounds, the median of each width's rate */
+		double gw[3], gn[3];
 		for (int k = 0; k < 3; k++) {
-			double rb0 = read_now(pool, c->read_gbps);
 			if (kern_bench_matvec(kt, pool, types[i], 4096, 4096, n_mats, 8, 5, &b, err, sizeof err) != 0 ||
 			    kern_bench_matvec(kt, pool, types[i], 16384, 1024, n_mats, 8, 5, &bn, err, sizeof err) != 0) {
 				fprintf(stderr, "\nllmcap calibrate: %s\n", err);
 				return -1;
 			}
-			double rb = (rb0 + read_now(pool, c->read_gbps)) / 2;
 			gw[k] = b.median_gbps, gn[k] = bn.median_gbps;
-			sh[k] = gw[k] / rb, shn[k] = gn[k] / rb;
 		}
-		qsort(sh, 3, sizeof *sh, cmp_d);
-		qsort(shn, 3, sizeof *shn, cmp_d);
-		qsort(gw, 3, sizeof *gw, cmp_d);
-		qsort(gn, 3, sizeof *gn, cmp_d);
 		ct->type = types[i];
-		ct->matvec_gbps = gw[1];
-		ct->matvec_narrow_gbps = gn[1];
-		k0s[c->n] = width_k0(shn[1], 1024, sh[1], 4096);
-		ct->bw_frac = sh[1]; /* at 4096 wide until the width term is known */
+		ct->matvec_gbps = median_of(gw, 3, NULL);
+		ct->matvec_narrow_gbps = median_of(gn, 3, NULL);
+		k0s[c->n] = width_k0(ct->matvec_narrow_gbps, 1024, ct->matvec_gbps, 4096);
+		/* at 4096 wide until the width term is known */
+		ct->bw_frac = ct->matvec_gbps / c->read_gbps;
 		/* 2. prefill share on a small model end to end (Llama-3.2-1B's shape,
 		 * 4 layers, prompt 128); for the first type (Q4_0) also at a prompt
 		 * of P2 (4096, the top of the range verify is held to): the cost of
@@ -599,15 +614,6 @@ static int calib_pass(struct hw_spec *h, struct calib *c, struct sim_pred *p, st
 			c->t[i].mm_frac = fmin(1.0, c->t[i].mm_frac_1b * (fit_m->hidden + c->mm_k0) / fit_m->hidden);
 	}
 	return 0;
-}
-
-/* The median of n values (sorted in place), and their range. */
-static double median_of(double *v, int n, double range[2])
-{
-	qsort(v, (size_t)n, sizeof *v, cmp_d);
-	if (range)
-		range[0] = v[0], range[1] = v[n - 1];
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* c = each factor's median over the n passes (one shared or virtual
@@ -794,7 +800,7 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 		struct sim_eff e;
 		sim_eff_default("llmcap", &e, err, sizeof err);
 		c->band = 1; /* placeholder while applying */
-		apply(c, w, &e);
+		apply(c, w, h->host.memory_bandwidth_gbps, &e);
 		h->host.memory_bandwidth_gbps = r.read_gbps; /* as verify: the bandwidth around the run */
 		if (predict(h, &rm, w, &e, 256, 32, p) != 0)
 			goto out;
@@ -826,7 +832,8 @@ static int calibrate_main(const struct cli_cmd *cmd, int argc, char **argv)
 		if (c->rounds > 1)
 			printf("  %d rounds of every measurement; each factor is their median, (lowest - highest) beside it\n",
 			       c->rounds);
-		printf("  memory read bandwidth %.1f GB/s (%.1f - %.1f, measured before each round); written to %s\n\n",
+		printf("  memory read bandwidth %.1f GB/s (median of five reads at the start of each round; rounds\n"
+		       "  %.1f - %.1f); the shares below are of it. Written to %s\n\n",
 		       c->read_gbps, c->read_range[0], c->read_range[1], path);
 		printf("  %-6s %12s %12s   %-21s %-21s\n", "type", "matvec GB/s", "1024 wide", "of read bw", "prefill of peak");
 		for (int i = 0; i < c->n; i++) {

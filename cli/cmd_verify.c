@@ -225,8 +225,10 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 		goto out;
 	}
 	int nth = gpu ? 1 : kern_pool_threads(pool);
-	/* the memory of a shared or virtual machine moves between runs: the
-	 * prediction takes the read bandwidth measured now, with these threads */
+	/* the read bandwidth now, with these threads: printed beside the
+	 * decode's achieved rate, and the figure an uncalibrated prediction
+	 * takes (a calibration's factors give decode the rate calibrate
+	 * measured, whatever this figure is: see cli/calib.c, apply) */
 	double bw_cached = h->host.memory_bandwidth_gbps, bw_now = NAN;
 	if (!gpu) {
 		if (!json && isatty(2))
@@ -404,7 +406,7 @@ static int verify_main(const struct cli_cmd *cmd, int argc, char **argv)
 			printf("  Decode streams %.1f GB/s of weights (computed: %.3f GB read per token x the "
 			       "measured median)", dgbps, wbytes / 1e9);
 			if (isfinite(share))
-				printf(", %.0f%% of the %.1f GB/s %s memory bandwidth the prediction used (%s%s)",
+				printf(", %.0f%% of the %.1f GB/s %s memory bandwidth (%s%s)",
 				       100 * share, hw_bw, gpu ? "device" : "read", probe_src_name(hw_src),
 				       isfinite(bw_now) ? " just before the runs" : " by llmcap probe");
 			printf(".\n");

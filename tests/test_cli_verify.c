@@ -162,7 +162,14 @@ static void test_calibration_applies(void **state)
 	assert_non_null(o);
 	assert_true(fabs(num(o, "error_band", "relative") - 0.123) < 1e-9);
 	assert_non_null(strstr(r.out, "llmcap calibrate on this machine"));
-	assert_non_null(strstr(r.out, "50% of the probe's read bandwidth"));
+	assert_non_null(strstr(r.out, "q8_0 decode streams 20.0 GB/s (50% of the 40.0 GB/s read bandwidth it measured)"));
+	/* decode gets the rate calibrate measured (0.5 x 40 GB/s), whatever
+	 * bandwidth figure the profile holds: the efficiency is rescaled */
+	const char *hm = strstr(r.out, "host memory: ");
+	assert_non_null(hm);
+	double fig = 0, eff = 0;
+	assert_int_equal(sscanf(hm, "host memory: %lf GB/s measured by llmcap probe x %lf", &fig, &eff), 2);
+	assert_true(fig > 0 && fabs(fig * eff - 20.0) < 0.05 * 20.0 + 0.01 * fig);
 	cJSON_Delete(o);
 	tu_run_free(&r);
 	/* llama.cpp predictions and other machines ignore it */
