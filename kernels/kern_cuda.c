@@ -43,7 +43,8 @@ struct wtype {
 	int blk, blk_bytes;           /* GGUF block */
 	int uw;                       /* weights per lane unit (gemv.cu) */
 	int quant;                    /* 1: int8 activations; 0: float */
-	int n_seg;                    /* repack: bytes of each block to arrays q, s, h */
+	int n_seg;                    /* repack: bytes of each block to arrays q, s, h (then
+				       * kcu_repack's mode for Q5_0, Q5_K, Q6_K: abi.h) */
 	struct { int off, len, arr; } seg[3];
 };
 
@@ -408,7 +409,9 @@ static int mat_fill(struct kern_cuda *c, const struct kcu_mat *dm, int64_t row0,
 		p.nblk = n * nb;
 		p.blk_bytes = t->blk_bytes;
 		p.n_seg = t->n_seg;
-		p.qh_order = t->type == QT_Q5_0 ? 1 : t->type == QT_Q5_K ? 2 : 0;
+		p.mode = t->type == QT_Q5_0 ? KCU_REPACK_Q5_0 : t->type == QT_Q5_K ? KCU_REPACK_Q5_K :
+			 t->type == QT_Q6_K ? KCU_REPACK_Q6_K : KCU_REPACK_PLAIN;
+		p.row_blocks = (int)nb;
 		for (int s = 0; s < t->n_seg; s++) {
 			const int a = t->seg[s].arr;
 			p.src_off[s] = t->seg[s].off;

@@ -19,8 +19,16 @@
  *   Q8_0  q: 32 B qs                     s: half d
  *   Q4_K  q: 128 B qs per super-block    s: 16 B (d, dmin, scales[12])
  *   Q5_K  q: 128 B qs                    s: 16 B as Q4_K  h: 8 x u32 qh'ed
- *   Q6_K  q: 192 B (ql[128], qh[64])     s: 16 B scales   h: half d
+ *   Q6_K  q: 192 B, in planes per row    s: 16 B scales   h: half d
  *   F32, F16, BF16: the rows as they are (q only).
+ *
+ * Q6_K planes: the matrix kernels' unit is a quarter super-block, unit
+ * u = 4 b + i of a row (super-block b, n = i / 2, h = i % 2) reads
+ * ql[64 n + 16 h ..+16] (A), ql[64 n + 32 + 16 h ..+16] (B) and qh[32 n
+ * + 16 h ..+16] (C). A row's q bytes are three planes of 64 nsb bytes,
+ * A then B then C, each holding its piece of unit u at 16 u: a warp's
+ * 16-byte loads of consecutive units are contiguous (GGUF's order gives
+ * each load 64-byte runs 192 bytes apart).
  *
  * qh'ed: the fifth bits of a 16-byte run of qs, 32 weights (a Q5_0
  * block; an eighth of a Q5_K super-block, the matrix kernels' unit), in
@@ -28,7 +36,7 @@
  * 4 k + i is bit 8 i + k, of its high nibble bit 8 i + 4 + k (i, k < 4),
  * so (w << (4 - k)) & 0x10101010 and (w >> k) & 0x10101010 put them over
  * the nibbles of qs word k. kcu_repack writes it from GGUF's qh
- * (kcu_repack.qh_order).
+ * (kcu_repack.mode).
  *
  * Activations read by the matrix kernels: for each token row of `cols`
  * values, int8 quants (xq, cols bytes) and per 32 values a struct kcu_xs
@@ -78,7 +86,9 @@ struct kcu_gemv {
 
 /* Raw GGUF blocks (device copy of the file's bytes) into the arrays
  * above: nblk blocks; for each of up to 3 segments, len bytes at src_off
- * of each raw block go to dst + g * len. One thread per block. */
+ * of each raw block go to dst + g * len, reordered by the mode where it
+ * says so (the Q6_K planes: rows of row_blocks blocks from dst). One
+ * thread per block. */
 struct kcu_repack {
 	kcu_ptr raw;
 	long long nblk;
@@ -86,8 +96,15 @@ struct kcu_repack {
 	int n_seg;
 	int src_off[3], len[3];
 	kcu_ptr dst[3];
-	int qh_order;                /* segment 2 is qh: 1 Q5_0, 2 Q5_K (reordered as above) */
-	int pad_;
+	int mode;                    /* KCU_REPACK_*: reordered as above */
+	int row_blocks;              /* blocks per row (KCU_REPACK_Q6_K) */
+};
+
+enum {
+	KCU_REPACK_PLAIN = 0,
+	KCU_REPACK_Q5_0 = 1,         /* segment 2 is qh: qh'ed */
+	KCU_REPACK_Q5_K = 2,         /* segment 2 is qh: qh'ed, 8 units */
+	KCU_REPACK_Q6_K = 3,         /* segment 0: ql and qh, into the row's planes */
 };
 
 /* Rows tok[t] (from the step, or row t when step is 0) of a matrix in

@@ -165,10 +165,15 @@ __device__ __forceinline__ float wval(int type, const uint8_t *q, const uint8_t 
 	case T_Q6_K: {
 		const size_t G = (size_t)r * (cols / 256) + e / 256;
 		const int k = e % 256, n = k / 128, gg = (k % 128) / 32, l = k % 32;
-		const uint8_t *ql = q + 192 * G, *qh = ql + 128;
-		const int lb = ql[64 * n + (gg & 1) * 32 + l];
+		/* the row's planes (abi.h): A holds ql[64 n + 16 h ..] of unit
+		 * 2 n + h, B ql[64 n + 32 + 16 h ..], C qh[32 n + 16 h ..] */
+		const size_t nsb = (size_t)(cols / 256), b = (size_t)(e / 256);
+		const uint8_t *rq = q + (size_t)r * 192 * nsb;
+		const int m = (gg & 1) * 32 + l;   /* ql[64 n + m] */
+		const int lb = rq[(m >> 5) * 64 * nsb + 16 * (4 * b + 2 * n + ((m >> 4) & 1)) + (m & 15)];
 		const int lo = gg < 2 ? lb & 15 : lb >> 4;
-		const int hi = (qh[32 * n + l] >> (2 * gg)) & 3;
+		const int qb = rq[128 * nsb + 16 * (4 * b + 2 * n + (l >> 4)) + (l & 15)];
+		const int hi = (qb >> (2 * gg)) & 3;
 		const int sc = ((const int8_t *)s)[16 * G + 8 * n + l / 16 + 2 * gg];
 		const float d = h2f(((const unsigned short *)h)[G]);
 		return d * (float)sc * (float)((lo | hi << 4) - 32);

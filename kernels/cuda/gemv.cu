@@ -18,7 +18,7 @@
  * quantized types, 2 for the float ones. Quantized weights are dotted
  * with the int8 activations by dp4a (4 products per instruction) and
  * scaled per block; float weights by FMA. The warp's partial sums are
- * reduced by shuffles.
+ * reduced by shuffles, for the types in KCU_PAIR two rows at once.
  *
  * Weights are read once (ld.global.nc); every unit's byte layout is in
  * abi.h; the math per type follows ggml's dequantize_row_* (see each
@@ -44,6 +44,12 @@
 #endif
 #ifndef KCU_DEPTH3
 #define KCU_DEPTH3 0x7F         /* all quantized types */
+#endif
+#ifndef KCU_PAIR
+#define KCU_PAIR 0x4B           /* types whose rows are reduced two at once
+				 * (rows_out2): Q4_0, Q4_1, Q8_0, Q6_K; Q5_0 and
+				 * Q4_K measured slower with it, the float types
+				 * lost a block per SM to its registers */
 #endif
 
 template <int NC>
@@ -87,11 +93,12 @@ __device__ __forceinline__ void q5_unpack(const int4 &q, unsigned qh, int *lo, i
 }
 
 /* ---- per-type traits: UW weights per unit, load, dot ------------------ */
+/* load(p, g, rU): unit g of the matrix, rU the first unit of its row */
 
 struct TQ4_0 {
 	static constexpr int UW = 32, UNR = KCU_UNR_Q, QUANT = 1;
 	struct W { int4 q; float d; };
-	static __device__ __forceinline__ W load(const kcu_gemv &p, size_t g)
+	static __device__ __forceinline__ W load(const kcu_gemv &p, size_t g, size_t)
 	{
 		W w;
 		w.q = ld16(p.q + 16 * g);
@@ -127,7 +134,7 @@ struct TQ4_0 {
 struct TQ4_1 {
 	static constexpr int UW = 32, UNR = KCU_UNR_Q, QUANT = 1;
 	struct W { int4 q; float2 dm; };
-	static __device__ __forceinline__ W load(const kcu_gemv &p, size_t g)
+	static __device__ __forceinline__ W load(const kcu_gemv &p, size_t g, size_t)
 	{
 		W w;
 		w.q = ld16(p.q + 16 * g);
@@ -163,7 +170,7 @@ struct TQ4_1 {
 struct TQ5_0 {
 	static constexpr int UW = 32, UNR = KCU_UNR_Q, QUANT = 1;
 	struct W { int4 q; unsigned qh; float d; };
-	static __device__ __forceinline__ W load(const kcu_gemv &p, size_t g)
+	static __device__ __forceinline__ W load(const kcu_gemv &p, size_t g, size_t)
 	{
 		W w;
 		w.q = ld16(p.q + 16 * g);
@@ -200,7 +207,7 @@ struct TQ5_0 {
 struct TQ8_0 {
 	static constexpr int UW = 16, UNR = KCU_UNR_Q, QUANT = 1;
 	struct W { int4 q; float d; };
-	static __device__ __forceinline__ W load(const kcu_gemv &p, size_t g)
+	static __device__ __forceinline__ W load(const kcu_gemv &p, size_t g, size_t)
 	{
 		W w;
 		w.q = ld16(p.q + 16 * g);
@@ -249,7 +256,7 @@ template <int Q5>
 struct TQK {
 	static constexpr int UW = 32, UNR = Q5 ? KCU_UNR_Q5K : KCU_UNR_Q4K, QUANT = 1;
 	struct W { int4 q; int4 meta; unsigned qh; };
-	static __device__ __forceinline__ W load(const kcu_gemv &p, size_t g)
+	static __device__ __forceinline__ W load(const kcu_gemv &p, size_t g, size_t)
 	{
 		W w;
 		w.q = ld16(p.q + 16 * g);
@@ -302,19 +309,24 @@ struct TQK {
 /* Q6_K: a unit is a quarter super-block, lane i (0..3): n = i / 2, h =
  * i % 2: ql[64 n + 16 h ..], ql[64 n + 32 + 16 h ..], qh[32 n + 16 h ..]
  * give weights 128 n + 32 g + 16 h + k (g < 4, k < 16), scale sc[8 n + h
- * + 2 g]. */
+ * + 2 g]. The three pieces come from the row's planes (abi.h): unit u of
+ * the row (first unit rU of the matrix) at 16 u in each, so each of the
+ * three loads of a warp reads 512 contiguous bytes. */
 struct TQ6_K {
 	static constexpr int UW = 64, UNR = KCU_UNR_Q6K, QUANT = 1;
 	struct W { int4 a, b, c; uint2 sc; float d; };
-	static __device__ __forceinline__ W load(const kcu_gemv &p, size_t g)
+	static __device__ __forceinline__ W load(const kcu_gemv &p, size_t g, size_t rU)
 	{
 		W w;
 		const size_t G = g >> 2;
-		const int i = (int)(g & 3), n = i >> 1, h = i & 1;
-		const uint8_t *base = (const uint8_t *)p.q + 192 * G;
-		w.a = ld16(base + 64 * n + 16 * h);
-		w.b = ld16(base + 64 * n + 32 + 16 * h);
-		w.c = ld16(base + 128 + 32 * n + 16 * h);
+		const int i = (int)(g & 3), n = i >> 1;
+		/* the row's planes start at 48 rU (192 bytes a super-block of 4
+		 * units); each is cols / 4 bytes */
+		const uint8_t *a = (const uint8_t *)p.q + 16 * (g + 2 * rU);
+		const int plane = p.cols >> 2;
+		w.a = ld16(a);
+		w.b = ld16(a + plane);
+		w.c = ld16(a + 2 * plane);
 		w.sc = __ldg((const uint2 *)(p.s + 16 * G + 8 * n));   /* scales 8 n .. 8 n + 7 */
 		w.d = h2f(__ldg((const unsigned short *)p.h + G));
 		return w;
@@ -367,7 +379,7 @@ template <int TY>
 struct TFloat {
 	static constexpr int UW = TY == T_F32 ? 4 : 8, UNR = 4, QUANT = 0;
 	struct W { int4 q; };
-	static __device__ __forceinline__ W load(const kcu_gemv &p, size_t g)
+	static __device__ __forceinline__ W load(const kcu_gemv &p, size_t g, size_t)
 	{
 		W w;
 		w.q = ld16(p.q + 16 * g);
@@ -460,6 +472,37 @@ __device__ __forceinline__ void row_out(const kcu_gemv &p, int r, int lane, int 
 	}
 }
 
+/* The warp's sums of rows ra (a) and rb (b) to y as row_out does, in one
+ * reduction: after one exchange across the half-warps, lanes 0..15 hold
+ * pair sums of row ra and lanes 16..31 of row rb, and four more steps
+ * finish both (5 shuffles for two rows instead of 10). */
+template <int NC>
+__device__ __forceinline__ void rows_out2(const kcu_gemv &p, int ra, int rb, int lane, int col0, int nt, float *a,
+					  float *b)
+{
+	const bool up = lane & 16;
+#pragma unroll
+	for (int c = 0; c < NC; c++) {
+		float v = (up ? b[c] : a[c]) + __shfl_xor_sync(0xffffffffu, up ? a[c] : b[c], 16);
+#pragma unroll
+		for (int o = 8; o > 0; o >>= 1)
+			v += __shfl_xor_sync(0xffffffffu, v, o);
+		a[c] = v;
+	}
+	float *y = (float *)p.y;
+	const int r = up ? rb : ra;
+	const float bias = p.bias ? ((const float *)p.bias)[r] : 0.0f;
+#pragma unroll
+	for (int c = 0; c < NC; c++) {
+		if (c < nt && (lane & 15) == c) {
+			float *dst = y + (size_t)(col0 + c) * p.ldy + r;
+			*dst = (p.accumulate ? *dst : 0.0f) + a[c] + bias;
+		}
+		a[c] = 0.0f;
+		b[c] = 0.0f;
+	}
+}
+
 /* The block's NC activation rows into shared memory (cp.async: every
  * copy in flight at once), and where they are; the caller waits
  * (cp_wait, __syncthreads). */
@@ -511,7 +554,7 @@ __device__ __forceinline__ void load_group_row(const kcu_gemv &p, int r, int g, 
 	for (int k = 0; k < T::UNR; k++) {
 		const int u = g * 32 * T::UNR + lane + 32 * k;
 		if (u < U)
-			w[k] = T::load(p, (size_t)r * U + u);
+			w[k] = T::load(p, (size_t)r * U + u, (size_t)r * U);
 	}
 }
 
@@ -523,7 +566,7 @@ __device__ __forceinline__ void next_group(int &r, int &g, int G)
 	}
 }
 
-template <class T, int NC, int D>
+template <class T, int NC, int D, int PAIR>
 __device__ __forceinline__ void gemv_row(const kcu_gemv &p)
 {
 	constexpr int UNR = T::UNR;
@@ -550,10 +593,11 @@ __device__ __forceinline__ void gemv_row(const kcu_gemv &p)
 	__syncthreads();
 	if (r >= r_end)
 		return;
-	float acc[NC];
+	float acc[NC], pend[NC];
+	int pend_r = -1;   /* a finished row whose sums wait in pend (PAIR) */
 #pragma unroll
 	for (int c = 0; c < NC; c++)
-		acc[c] = 0.0f;
+		acc[c] = pend[c] = 0.0f;
 	for (;;) {
 		if (D == 2) {
 			if (r1 < r_end)
@@ -569,8 +613,21 @@ __device__ __forceinline__ void gemv_row(const kcu_gemv &p)
 			if (u < U)
 				T::template dot<NC>(cur[k], u, a, acc);
 		}
-		if (g1 == 0)   /* row r is done */
-			row_out<NC>(p, r, lane, col0, nt, acc);
+		if (g1 == 0) {   /* row r is done */
+			if (!PAIR) {
+				row_out<NC>(p, r, lane, col0, nt, acc);
+			} else if (pend_r < 0) {   /* kept until the warp's next row is done */
+				pend_r = r;
+#pragma unroll
+				for (int c = 0; c < NC; c++) {
+					pend[c] = acc[c];
+					acc[c] = 0.0f;
+				}
+			} else {
+				rows_out2<NC>(p, pend_r, r, lane, col0, nt, pend, acc);
+				pend_r = -1;
+			}
+		}
 		if (r1 >= r_end)
 			break;
 #pragma unroll
@@ -583,6 +640,8 @@ __device__ __forceinline__ void gemv_row(const kcu_gemv &p)
 		g = g1;
 		next_group(r1, g1, G);
 	}
+	if (PAIR && pend_r >= 0)
+		row_out<NC>(p, pend_r, lane, col0, nt, pend);
 }
 
 /* At most 128 registers, 2 blocks (16 warps) per SM. Measured slower on
@@ -594,10 +653,11 @@ __device__ __forceinline__ void gemv_row(const kcu_gemv &p)
 #define GEMV(name, T, NC, BIT) \
 	extern "C" __global__ void __launch_bounds__(KCU_THREADS, 2) kcu_gemv_##name##_##NC(kcu_gemv p) \
 	{ \
+		constexpr int pair = (KCU_PAIR & (BIT)) ? 1 : 0; \
 		if (KCU_DEPTH3 & (BIT)) \
-			gemv_row<T, NC, 3>(p); \
+			gemv_row<T, NC, 3, pair>(p); \
 		else \
-			gemv_row<T, NC, 2>(p); \
+			gemv_row<T, NC, 2, pair>(p); \
 	}
 #define GEMV_ALL(name, T, BIT) GEMV(name, T, 1, BIT) GEMV(name, T, 2, BIT) GEMV(name, T, 4, BIT) \
 	GEMV(name, T, 8, BIT)

@@ -23,20 +23,22 @@ extern "C" __global__ void kcu_repack(kcu_repack p)
 		return;
 	const uint8_t *src = (const uint8_t *)p.raw + (size_t)g * p.blk_bytes;
 	for (int s = 0; s < p.n_seg; s++) {
+		if (p.mode == KCU_REPACK_Q6_K && s == 0)
+			continue;   /* the planes below */
 		uint8_t *dst = (uint8_t *)p.dst[s] + (size_t)g * p.len[s];
 		const uint8_t *from = src + p.src_off[s];
 		for (int i = 0; i < p.len[s]; i++)
 			dst[i] = from[i];
 	}
 	/* qh in the order the matrix kernels unpack (abi.h) */
-	if (p.qh_order == 1) {
+	if (p.mode == KCU_REPACK_Q5_0) {
 		unsigned qh;
 		memcpy(&qh, src + p.src_off[2], 4);
 		unsigned w = 0;
 		for (int b = 0; b < 16; b++)
 			w |= qh_bits(b, (qh >> b) & 1u, (qh >> (16 + b)) & 1u);
 		memcpy((uint8_t *)p.dst[2] + (size_t)g * 4, &w, 4);
-	} else if (p.qh_order == 2) {
+	} else if (p.mode == KCU_REPACK_Q5_K) {
 		const uint8_t *qh = src + p.src_off[2];
 		for (int i = 0; i < 8; i++) {   /* unit i: qs[32 j + 16 h ..], j = i / 2, h = i % 2 */
 			const int j = i >> 1, h = i & 1;
@@ -44,6 +46,19 @@ extern "C" __global__ void kcu_repack(kcu_repack p)
 			for (int b = 0; b < 16; b++)
 				w |= qh_bits(b, (qh[16 * h + b] >> (2 * j)) & 1u, (qh[16 * h + b] >> (2 * j + 1)) & 1u);
 			memcpy((uint8_t *)p.dst[2] + (size_t)g * 32 + 4 * i, &w, 4);
+		}
+	} else if (p.mode == KCU_REPACK_Q6_K) {
+		/* unit i of super-block b of its row: pieces A, B, C to the
+		 * row's three planes (abi.h) */
+		const long long nsb = p.row_blocks, row = g / nsb, b = g % nsb;
+		uint8_t *rq = (uint8_t *)p.dst[0] + (size_t)row * 192 * nsb;
+		const uint8_t *ql = src + p.src_off[0], *qh = ql + 128;
+		for (int i = 0; i < 4; i++) {
+			const int n = i >> 1, h = i & 1;
+			const size_t at = 16 * (size_t)(4 * b + i);
+			memcpy(rq + at, ql + 64 * n + 16 * h, 16);
+			memcpy(rq + 64 * nsb + at, ql + 64 * n + 32 + 16 * h, 16);
+			memcpy(rq + 128 * nsb + at, qh + 32 * n + 16 * h, 16);
 		}
 	}
 }
